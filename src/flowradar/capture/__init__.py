@@ -1,0 +1,1 @@
+"""Sources: capture files, live interfaces."""

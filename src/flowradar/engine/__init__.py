@@ -1,0 +1,1 @@
+"""The engine: packets in, flow records with L7 facts out."""

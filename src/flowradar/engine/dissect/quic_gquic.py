@@ -1,0 +1,84 @@
+"""Google QUIC (gQUIC) client hellos: the public header of Q0xx packets and the CHLO message.
+
+Up to Q046 the handshake travels in the clear: the client's first packet carries a CHLO crypto
+handshake message (tag 'CHLO', a little-endian tag/offset table, then the values), which holds the
+server name ('SNI') and the user agent ('UAID'). Q050 encrypts its Initial packets like IETF QUIC
+(see :mod:`~flowradar.engine.dissect.quic_crypto`); its decrypted CRYPTO data is also a CHLO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowradar.engine.dissect.base import DissectError
+from flowradar.engine.dissect.quic_crypto import is_gquic_tag
+
+_MAX_TAGS = 128
+_SNI = b"SNI\x00"
+_UAID = b"UAID"
+
+
+@dataclass(slots=True)
+class Chlo:
+    """What flowradar reads from a gQUIC CHLO."""
+
+    sni: str | None = None
+    """Server name (tag 'SNI'), lower case."""
+    uaid: str | None = None
+    """User agent id (tag 'UAID')."""
+
+
+def public_header_version(data: bytes) -> tuple[int, int] | None:
+    """(version, offset after the version) of a Q0xx public-header packet carrying a version.
+
+    Returns None when the datagram is not such a packet (short header, no version flag, no 'Q0dd').
+    """
+    if len(data) < 5:
+        return None
+    flags = data[0]
+    if flags & 0x80 or not flags & 0x01:  # long header, or no version field
+        return None
+    pos = 9 if flags & 0x08 else 1  # 8-byte connection id
+    if len(data) < pos + 4:
+        return None
+    version = int.from_bytes(data[pos : pos + 4], "big")
+    return (version, pos + 4) if is_gquic_tag(version) else None
+
+
+def _le(data: bytes, pos: int, size: int) -> int:
+    return int.from_bytes(data[pos : pos + size], "little")
+
+
+def parse_chlo(data: bytes, pos: int) -> Chlo:
+    """Parse the CHLO message that starts at ``data[pos]`` (a truncated value table is tolerated)."""
+    if data[pos : pos + 4] != b"CHLO":
+        raise DissectError("not a CHLO message")
+    if pos + 8 > len(data):
+        raise DissectError("truncated CHLO header")
+    count = _le(data, pos + 4, 2)
+    if count > _MAX_TAGS:
+        raise DissectError(f"CHLO with {count} tags")
+    values = pos + 8 + 8 * count
+    if values > len(data):
+        raise DissectError("truncated CHLO tag table")
+    chlo = Chlo()
+    previous = 0
+    for entry in range(pos + 8, values, 8):
+        tag, end = data[entry : entry + 4], _le(data, entry + 4, 4)
+        if end < previous:
+            raise DissectError("CHLO tag offsets go backwards")
+        if values + end > len(data):
+            break  # the rest of the values were cut off
+        value = data[values + previous : values + end]
+        if tag == _SNI:
+            chlo.sni = value.decode("utf-8", "backslashreplace").lower()
+        elif tag == _UAID:
+            chlo.uaid = value.decode("utf-8", "backslashreplace")
+        previous = end
+    return chlo
+
+
+def find_chlo(data: bytes, start: int) -> Chlo | None:
+    """Find and parse the CHLO in a cleartext gQUIC packet, searching from ``start``."""
+    pos = data.find(b"CHLO", start)
+    return parse_chlo(data, pos) if pos >= 0 else None

@@ -1,0 +1,148 @@
+"""TLS over TCP: read the ClientHello and ServerHello of a flow, on any port.
+
+Each direction is reassembled with :class:`~flowradar.engine.dissect.tcpstream.TcpStream`, cut into
+TLS records, and the handshake records' fragments are joined until the first handshake message of
+that direction is complete, so hellos that span records or segments (large post-quantum key shares)
+are read whole. The dissector is done once both hellos are read, on malformed or non-TLS data
+(:class:`~flowradar.engine.dissect.base.DissectError`), or after a bounded number of packets.
+"""
+
+from __future__ import annotations
+
+from flowradar.engine.dissect.base import DissectError, L7Packet
+from flowradar.engine.dissect.tcpstream import TcpStream
+from flowradar.engine.dissect.tls_hello import (
+    CLIENT_HELLO,
+    SERVER_HELLO,
+    ClientHello,
+    ja3,
+    ja3s,
+    ja4,
+    parse_client_hello,
+    parse_server_hello,
+    version_name,
+)
+from flowradar.model.flow import L7Facts
+
+MAX_PACKETS = 32
+"""Packets of a flow the dissector looks at before giving up on the hellos."""
+MAX_HELLO = 32768
+"""Largest hello message accepted, in bytes."""
+
+_HANDSHAKE = 22
+_ALERT = 21
+_RECORD_TYPES = range(20, 25)  # change_cipher_spec, alert, handshake, application_data, heartbeat
+_MAX_RECORD = 16384 + 2048  # TLSCiphertext limit
+
+
+def looks_like_tls(payload: bytes) -> bool:
+    """True if the payload starts with a TLS handshake record holding a ClientHello or ServerHello."""
+    return (
+        len(payload) >= 6
+        and payload[0] == _HANDSHAKE
+        and payload[1] == 3
+        and payload[2] <= 4
+        and 0 < ((payload[3] << 8) | payload[4]) <= _MAX_RECORD
+        and payload[5] in (CLIENT_HELLO, SERVER_HELLO)
+    )
+
+
+def client_hello_facts(ch: ClientHello, facts: L7Facts, transport: str) -> None:
+    """Write what a ClientHello tells into the flow's facts (``transport`` 't' or 'q' for JA4)."""
+    facts.tls_sni = ch.sni
+    facts.tls_alpn = ch.alpn
+    facts.tls_versions_offered = ch.versions_offered()
+    facts.tls_ja3 = ja3(ch)[1]
+    facts.tls_ja4 = ja4(ch, transport)
+    facts.tls_ech = ch.ech
+
+
+class _Direction:
+    """Reassembly state of one direction: TCP bytes, then handshake bytes."""
+
+    __slots__ = ("done", "handshake", "stream")
+
+    def __init__(self) -> None:
+        self.stream = TcpStream(limit=MAX_HELLO + 8192)
+        self.handshake = bytearray()
+        self.done = False
+
+
+class TlsDissector:
+    """Dissector for TLS over TCP; see the module docstring."""
+
+    __slots__ = ("_dirs", "_finished", "_hellos", "_packets")
+
+    def __init__(self) -> None:
+        self._dirs = (_Direction(), _Direction())
+        self._hellos: set[int] = set()
+        self._packets = 0
+        self._finished = False
+
+    def feed(self, pkt: L7Packet, facts: L7Facts) -> bool:
+        """Consume one TCP segment; return False once done (raises DissectError on malformed TLS)."""
+        if self._finished:
+            return False
+        self._packets += 1
+        side = self._dirs[pkt.direction & 1]
+        if not side.done and pkt.payload:
+            side.stream.add(pkt.seq, pkt.payload)
+            try:
+                self._records(side, facts)
+            except DissectError:
+                self._finished = True
+                raise
+        both = self._dirs[0].done and self._dirs[1].done
+        if both or len(self._hellos) == 2 or self._packets >= MAX_PACKETS:
+            self._finished = True
+        return not self._finished
+
+    def _records(self, side: _Direction, facts: L7Facts) -> None:
+        """Consume every complete record of this direction, up to its hello."""
+        data = side.stream.data
+        pos = 0
+        while not side.done and len(data) - pos >= 5:
+            ctype, major, length = data[pos], data[pos + 1], (data[pos + 3] << 8) | data[pos + 4]
+            if ctype not in _RECORD_TYPES or major != 3 or length > _MAX_RECORD:
+                raise DissectError("not a TLS record")
+            if len(data) - pos - 5 < length:
+                break
+            if ctype == _HANDSHAKE:
+                side.handshake += data[pos + 5 : pos + 5 + length]
+                self._handshake(side, facts)
+            elif ctype == _ALERT:
+                side.done = True  # e.g. the server refused the ClientHello
+            else:
+                raise DissectError(f"TLS record type {ctype} before the hello")
+            pos += 5 + length
+        side.stream.consume(pos)
+        if side.stream.overflow and not side.done:
+            raise DissectError("TLS hello larger than the reassembly limit")
+
+    def _handshake(self, side: _Direction, facts: L7Facts) -> None:
+        """Parse the first handshake message of this direction once it is complete."""
+        hs = side.handshake
+        if len(hs) < 4:
+            return
+        size = 4 + ((hs[1] << 16) | (hs[2] << 8) | hs[3])
+        if hs[0] not in (CLIENT_HELLO, SERVER_HELLO):
+            raise DissectError(f"handshake message type {hs[0]} before the hello")
+        if size > MAX_HELLO:
+            raise DissectError("TLS hello larger than the reassembly limit")
+        if len(hs) < size:
+            return
+        if hs[0] == CLIENT_HELLO:
+            client_hello_facts(parse_client_hello(hs), facts, "t")
+        else:
+            sh = parse_server_hello(hs)
+            facts.tls_version = version_name(sh.version)
+            facts.tls_cipher = f"0x{sh.cipher_suite:04x}"
+            facts.tls_ja3s = ja3s(sh)[1]
+        self._hellos.add(hs[0])
+        side.done = True
+        side.handshake = bytearray()
+
+
+def create() -> TlsDissector:
+    """A fresh TLS dissector for one flow."""
+    return TlsDissector()

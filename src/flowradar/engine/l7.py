@@ -1,0 +1,118 @@
+"""L7 dispatch: classify each flow's first payload packets and run the matching dissector.
+
+Python sees only the packets the compiled table hands over (the first payload-carrying packets of
+flows whose dissection is not finished). The application protocol is decided by payload first and
+port second; the dissector for it (if any) then fills the flow's L7 facts. A dissector that fails on
+malformed input records ``l7_error`` and stops; it never stops the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from flowradar.engine.dissect import appid, dhcp, dns, http, quic, ssh, tls
+from flowradar.engine.dissect.base import Dissector, L7Packet
+from flowradar.model.flow import L7Facts
+
+DISSECTORS: dict[str, Callable[[], Dissector]] = {
+    "tls": tls.create,
+    "quic": quic.create,
+    "dns": dns.create,
+    "mdns": dns.create,
+    "llmnr": dns.create,
+    "http": http.create,
+    "ssh": ssh.create,
+    "dhcp": dhcp.create,
+}
+"""Application protocol -> dissector factory."""
+
+_PAYLOAD_TRIES = 4
+_REFILL = 8
+_TRANSPORT = {6: "tcp", 17: "udp"}
+
+
+class _FlowL7:
+    __slots__ = ("dissector", "done", "facts", "tries")
+
+    def __init__(self) -> None:
+        self.facts = L7Facts()
+        self.dissector: Dissector | None = None
+        self.tries = 0
+        self.done = False
+
+
+class L7Dispatcher:
+    """Keeps per-flow L7 state, keyed by the flow table's flow id, until the flow is exported."""
+
+    def __init__(self, set_budget: Callable[[int, int, int], None]) -> None:
+        self._set_budget = set_budget
+        self._flows: dict[int, _FlowL7] = {}
+        self.errors = 0
+        """Dissector failures on malformed payload (recorded per flow in l7_error)."""
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def handle(self, items: list[Any]) -> None:
+        """Process the L7 work items of one batch (tuples built by the compiled table)."""
+        flows = self._flows
+        for slot, fid, direction, ts_ns, proto, oport, rport, seq, flags, payload in items:
+            st = flows.get(fid)
+            if st is None:
+                st = flows[fid] = _FlowL7()
+            if st.done:
+                self._set_budget(slot, fid, 0)
+                continue
+            pkt = L7Packet(direction, ts_ns / 1e9, _TRANSPORT[proto], oport, rport, payload, seq, flags)
+            if st.dissector is None and not self._classify(st, pkt):
+                if st.done:
+                    self._set_budget(slot, fid, 0)
+                continue
+            if self._feed(st, pkt):
+                self._set_budget(slot, fid, _REFILL)
+            else:
+                st.done = True
+                st.dissector = None
+                self._set_budget(slot, fid, 0)
+
+    def _classify(self, st: _FlowL7, pkt: L7Packet) -> bool:
+        """Pick the application protocol; True when a dissector now owns the flow."""
+        facts = st.facts
+        app = appid.guess_by_payload(pkt.transport, pkt.orig_port, pkt.resp_port, pkt.direction, pkt.payload)
+        by = "payload"
+        if app is None:
+            st.tries += 1
+            port_app = appid.guess_by_port(pkt.transport, pkt.orig_port, pkt.resp_port)
+            if port_app is None or (port_app not in DISSECTORS and st.tries < _PAYLOAD_TRIES):
+                if st.tries >= _PAYLOAD_TRIES:
+                    st.done = True
+                return False
+            app, by = port_app, "port"
+        facts.app_proto, facts.app_by = app, by
+        factory = DISSECTORS.get(app)
+        if factory is None:
+            st.done = True
+            return False
+        st.dissector = factory()
+        return True
+
+    def _feed(self, st: _FlowL7, pkt: L7Packet) -> bool:
+        assert st.dissector is not None
+        try:
+            return st.dissector.feed(pkt, st.facts)
+        except Exception as exc:  # malformed input must never stop the engine
+            self.errors += 1
+            st.facts.l7_error = f"{type(exc).__name__}: {exc}"[:200]
+            return False
+
+    def flow_ids(self) -> np.ndarray:
+        """Ids of the flows that currently hold L7 state."""
+        return np.fromiter(self._flows.keys(), dtype=np.uint64, count=len(self._flows))
+
+    def pop(self, fid: int) -> L7Facts | None:
+        """Remove and return the facts of an exported flow."""
+        st = self._flows.pop(fid, None)
+        return None if st is None else st.facts

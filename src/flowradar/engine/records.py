@@ -1,0 +1,178 @@
+"""Flow records as they leave the compiled flow table: a numpy view, then FlowRecord on demand.
+
+The table exports fixed-size C records (``export_t`` in _fastpath.c); :data:`EXPORT_DTYPE` is their
+numpy layout. A :class:`FlowBatch` keeps them as one array plus the L7 facts of the flows that had
+any, so that aggregate views (top talkers, protocol mix) never build one Python object per flow.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flowradar.engine import _fastpath
+from flowradar.model.flow import FlowRecord, L7Facts
+
+EXPORT_DTYPE = np.dtype(
+    [
+        ("id", "<u8"),
+        ("first", "<i8"),
+        ("last", "<i8"),
+        ("src", "V16"),
+        ("dst", "V16"),
+        ("pkts", "<u8", (2,)),
+        ("bytes", "<u8", (2,)),
+        ("payload", "<u8", (2,)),
+        ("sport", "<u2"),
+        ("dport", "<u2"),
+        ("vlan", "<u2"),
+        ("proto", "u1"),
+        ("ver", "u1"),
+        ("flags0", "u1"),
+        ("flags1", "u1"),
+        ("end_reason", "u1"),
+        ("state", "u1"),
+        ("hist", "S16"),
+    ],
+    align=True,
+)
+assert EXPORT_DTYPE.itemsize == _fastpath.export_size(), "export_t and EXPORT_DTYPE disagree"
+
+END_REASONS = ("idle", "active", "fin", "rst", "evicted", "end")
+TRANSPORTS = {6: "tcp", 17: "udp", 132: "sctp", 1: "icmp", 58: "icmpv6"}
+PORTED = frozenset((6, 17, 132))
+_FLAG_CHARS = "FSRPAUEC"
+
+
+def transport_name(proto: int) -> str:
+    """tcp, udp, sctp, icmp, icmpv6, or ip-<number> for every other IP protocol."""
+    return TRANSPORTS.get(proto, f"ip-{proto}")
+
+
+def ip_text(raw: bytes, version: int) -> str:
+    """Text form of a 16-byte address field (IPv4 uses the first 4 bytes)."""
+    if version == 4:
+        return str(ipaddress.IPv4Address(raw[:4]))
+    return str(ipaddress.IPv6Address(raw))
+
+
+def flags_text(flags: int) -> str:
+    """TCP flags byte as letters in the order F S R P A U E C."""
+    return "".join(c for i, c in enumerate(_FLAG_CHARS) if flags & (1 << i))
+
+
+def community_id(proto: int, version: int, src: bytes, dst: bytes, sport: int, dport: int, seed: int = 0) -> str:
+    """Community ID v1 (https://github.com/corelight/community-id-spec) of one flow."""
+    n = 4 if version == 4 else 16
+    a, b = src[:n], dst[:n]
+    if proto in (1, 58):
+        sport, dport, one_way = _icmp_ports(proto, sport, dport)
+        ordered = one_way or (a, sport) <= (b, dport)
+    else:
+        ordered = (a, sport) <= (b, dport)
+    if not ordered:
+        a, b, sport, dport = b, a, dport, sport
+    data = struct.pack("!H", seed) + a + b + struct.pack("!BB", proto, 0)
+    if proto in PORTED or proto in (1, 58):
+        data += struct.pack("!HH", sport, dport)
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
+_ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
+_ICMP6_PAIRS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144}
+
+
+def _icmp_ports(proto: int, itype: int, code: int) -> tuple[int, int, bool]:
+    pairs = _ICMP4_PAIRS if proto == 1 else _ICMP6_PAIRS
+    if itype in pairs:
+        return itype, pairs[itype], False
+    return itype, code, True
+
+
+@dataclass(slots=True)
+class FlowBatch:
+    """Flows exported together: their counters as a numpy array, their L7 facts by flow id."""
+
+    rows: np.ndarray
+    facts: dict[int, L7Facts] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self) -> Iterator[FlowRecord]:
+        """Materialise every flow as a FlowRecord (one Python object per flow: use for output)."""
+        for row in self.rows:
+            yield to_record(row, self.facts.get(int(row["id"])))
+
+
+def to_record(row: np.void, facts: L7Facts | None) -> FlowRecord:
+    """Build the FlowRecord of one exported row."""
+    ver, proto = int(row["ver"]), int(row["proto"])
+    src, dst = bytes(row["src"]), bytes(row["dst"])
+    sport, dport = int(row["sport"]), int(row["dport"])
+    first, last = int(row["first"]), int(row["last"])
+    uid_src = struct.pack("<QqB", int(row["id"]), first, proto) + src + dst
+    uid = "C" + base64.b32encode(hashlib.blake2b(uid_src, digest_size=10).digest()).decode().lower()
+    return FlowRecord(
+        uid=uid,
+        community_id=community_id(proto, ver, src, dst, sport, dport),
+        ts_first=first / 1e9,
+        ts_last=last / 1e9,
+        transport=transport_name(proto),
+        ip_version=ver,
+        src_ip=ip_text(src, ver),
+        src_port=sport if proto in PORTED else 0,
+        dst_ip=ip_text(dst, ver),
+        dst_port=dport if proto in PORTED else 0,
+        src_packets=int(row["pkts"][0]),
+        dst_packets=int(row["pkts"][1]),
+        src_bytes=int(row["bytes"][0]),
+        dst_bytes=int(row["bytes"][1]),
+        src_payload=int(row["payload"][0]),
+        dst_payload=int(row["payload"][1]),
+        tcp_flags=f"{flags_text(int(row['flags0']))}/{flags_text(int(row['flags1']))}" if proto == 6 else "",
+        history=bytes(row["hist"]).decode("ascii", "replace"),
+        end_reason=END_REASONS[int(row["end_reason"])] if row["end_reason"] < len(END_REASONS) else "end",
+        vlan=int(row["vlan"]),
+        l7=facts if facts is not None else L7Facts(),
+    )
+
+
+def _addr_words(col: np.ndarray) -> np.ndarray:
+    return np.frombuffer(np.ascontiguousarray(col).tobytes(), dtype=">u8").reshape(-1, 2)
+
+
+def canonical_key_rows(rows: np.ndarray) -> list[str]:
+    """Canonical 'proto a:p <-> b:q' strings of the distinct 5-tuples among rows."""
+    if not len(rows):
+        return []
+    s, d = _addr_words(rows["src"]), _addr_words(rows["dst"])
+    sp, dp = rows["sport"].astype(np.uint64), rows["dport"].astype(np.uint64)
+    swap = (s[:, 0] > d[:, 0]) | ((s[:, 0] == d[:, 0]) & ((s[:, 1] > d[:, 1]) | ((s[:, 1] == d[:, 1]) & (sp > dp))))
+    keys = np.zeros(len(rows), dtype=[("p", "u1"), ("v", "u1"), ("a", "V16"), ("pa", "<u2"), ("b", "V16"), ("pb", "<u2")])
+    keys["p"], keys["v"] = rows["proto"], rows["ver"]
+    keys["a"] = np.where(swap, rows["dst"], rows["src"])
+    keys["b"] = np.where(swap, rows["src"], rows["dst"])
+    keys["pa"] = np.where(swap, rows["dport"], rows["sport"])
+    keys["pb"] = np.where(swap, rows["sport"], rows["dport"])
+    cache: dict[tuple[bytes, int], str] = {}
+
+    def ep(raw: bytes, ver: int, port: int) -> str:
+        text = cache.get((raw, ver))
+        if text is None:
+            text = cache[(raw, ver)] = ip_text(raw, ver)
+            if ver == 6:
+                text = cache[(raw, ver)] = f"[{text}]"
+        return f"{text}:{port}"
+
+    out = []
+    for k in np.unique(keys).tolist():
+        p, v, a, pa, b, pb = k
+        out.append(f"{transport_name(p)} {ep(bytes(a), v, pa)} <-> {ep(bytes(b), v, pb)}")
+    return out

@@ -1,0 +1,1 @@
+"""Where records go: flow files now; database backends later."""

@@ -1,0 +1,40 @@
+"""Shared test fixtures: the real-capture corpus beside the checkout and tshark extraction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """Path to ../shared/corpus (tests that need it skip only if the corpus is absent)."""
+    if not (CORPUS / "pcaps").is_dir():
+        pytest.skip("../shared/corpus is not beside the checkout")
+    return CORPUS
+
+
+def truth(name: str) -> dict[str, Any]:
+    """The corpus truth JSON of one capture."""
+    with open(CORPUS / "truth" / f"{name}.json") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+def tshark_fields(pcap: Path | str, display_filter: str, fields: list[str]) -> list[list[str]]:
+    """Rows of tshark -T fields output (tab separated), one per matching packet."""
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    cmd = ["tshark", "-n", "-r", str(pcap), "-Y", display_filter, "-T", "fields", "-E", "separator=\t"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    return [line.split("\t") for line in out.splitlines()]

@@ -77,7 +77,9 @@ class Reassembler:
             entry.total = offset + len(data)
         return self._complete(key, entry, ts_ns)
 
-    def _complete(self, key: tuple[int, bytes, bytes, int, int], e: _Pending, ts_ns: int) -> Reassembled | None:
+    def _complete(
+        self, key: tuple[int, bytes, bytes, int, int], e: _Pending, ts_ns: int
+    ) -> Reassembled | None:
         if e.total is None or 0 not in e.pieces:
             return None
         buf = bytearray(e.total)

@@ -63,7 +63,9 @@ class Engine:
             done = self._frags.add(ts, packet, wire, vlan)
             if done is not None:
                 self._reassembled += 1
-                more, _status = self._table.process_ip(done.packet, done.ts_ns, done.wire_bytes, done.fragments, vlan)
+                more, _status = self._table.process_ip(
+                    done.packet, done.ts_ns, done.wire_bytes, done.fragments, vlan
+                )
                 if more:
                     self._l7.handle(more)
         return self._drain()

@@ -67,7 +67,9 @@ def flags_text(flags: int) -> str:
     return "".join(c for i, c in enumerate(_FLAG_CHARS) if flags & (1 << i))
 
 
-def community_id(proto: int, version: int, src: bytes, dst: bytes, sport: int, dport: int, seed: int = 0) -> str:
+def community_id(
+    proto: int, version: int, src: bytes, dst: bytes, sport: int, dport: int, seed: int = 0
+) -> str:
     """Community ID v1 (https://github.com/corelight/community-id-spec) of one flow."""
     n = 4 if version == 4 else 16
     a, b = src[:n], dst[:n]
@@ -85,7 +87,18 @@ def community_id(proto: int, version: int, src: bytes, dst: bytes, sport: int, d
 
 
 _ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
-_ICMP6_PAIRS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 144: 145, 145: 144}
+_ICMP6_PAIRS = {
+    128: 129,
+    129: 128,
+    133: 134,
+    134: 133,
+    135: 136,
+    136: 135,
+    130: 131,
+    131: 130,
+    144: 145,
+    145: 144,
+}
 
 
 def _icmp_ports(proto: int, itype: int, code: int) -> tuple[int, int, bool]:
@@ -154,8 +167,12 @@ def canonical_key_rows(rows: np.ndarray) -> list[str]:
         return []
     s, d = _addr_words(rows["src"]), _addr_words(rows["dst"])
     sp, dp = rows["sport"].astype(np.uint64), rows["dport"].astype(np.uint64)
-    swap = (s[:, 0] > d[:, 0]) | ((s[:, 0] == d[:, 0]) & ((s[:, 1] > d[:, 1]) | ((s[:, 1] == d[:, 1]) & (sp > dp))))
-    keys = np.zeros(len(rows), dtype=[("p", "u1"), ("v", "u1"), ("a", "V16"), ("pa", "<u2"), ("b", "V16"), ("pb", "<u2")])
+    swap = (s[:, 0] > d[:, 0]) | (
+        (s[:, 0] == d[:, 0]) & ((s[:, 1] > d[:, 1]) | ((s[:, 1] == d[:, 1]) & (sp > dp)))
+    )
+    keys = np.zeros(
+        len(rows), dtype=[("p", "u1"), ("v", "u1"), ("a", "V16"), ("pa", "<u2"), ("b", "V16"), ("pb", "<u2")]
+    )
     keys["p"], keys["v"] = rows["proto"], rows["ver"]
     keys["a"] = np.where(swap, rows["dst"], rows["src"])
     keys["b"] = np.where(swap, rows["src"], rows["dst"])

@@ -22,7 +22,9 @@ class DnsAnswer:
 class L7Facts:
     """What the dissectors read from the first payload-carrying packets of a flow."""
 
-    app_proto: str | None = doc("application protocol, by payload first and port second (tls, dns, http, ...)")
+    app_proto: str | None = doc(
+        "application protocol, by payload first and port second (tls, dns, http, ...)"
+    )
     app_by: str | None = doc("how app_proto was found: 'payload' or 'port'")
     tls_sni: str | None = doc("TLS or QUIC server name (outer SNI when ECH is used)")
     tls_alpn: list[str] = doc("ALPN protocols offered by the client", factory=list)
@@ -34,7 +36,9 @@ class L7Facts:
     tls_ja4: str | None = doc("JA4 fingerprint of the ClientHello")
     tls_ech: bool = doc("the ClientHello carried Encrypted Client Hello or ESNI", False)
     quic_version: str | None = doc("QUIC version of the Initial packets (v1, draft-29, v2, Q0xx)")
-    dns_queries: list[str] = doc("DNS question names seen in the flow (lower case, no trailing dot)", factory=list)
+    dns_queries: list[str] = doc(
+        "DNS question names seen in the flow (lower case, no trailing dot)", factory=list
+    )
     dns_qtypes: list[str] = doc("DNS question types, parallel to dns_queries", factory=list)
     dns_answers: list[DnsAnswer] = doc("answer-section records of the responses", factory=list)
     dns_rcode: str | None = doc("response code of the last response (NOERROR, NXDOMAIN, ...)")
@@ -92,7 +96,9 @@ class FlowRecord:
     end_reason: str = doc("why the record ended: idle, active, fin, rst, evicted or end (of input)")
     vlan: int = doc("outermost VLAN id, 0 when untagged", 0)
     l7: L7Facts = field(default_factory=L7Facts, metadata={"nested": L7Facts, "doc": "L7 facts"})
-    enrich: Enrichment = field(default_factory=Enrichment, metadata={"nested": Enrichment, "doc": "enrichment"})
+    enrich: Enrichment = field(
+        default_factory=Enrichment, metadata={"nested": Enrichment, "doc": "enrichment"}
+    )
 
     def key(self) -> str:
         """Canonical bidirectional 5-tuple, as the corpus truth writes it."""

@@ -78,7 +78,6 @@ class FlowWriter:
             if self._parquet is not None:
                 self._parquet.close()
             else:  # no flows at all: still write a valid (empty) file
-                import pyarrow as pa
                 import pyarrow.parquet as pq
 
                 pq.write_table(arrow_schema().empty_table(), str(self.path))
@@ -97,11 +96,22 @@ def arrow_schema() -> Any:
     import pyarrow as pa
 
     answer = pa.struct(
-        [("query", pa.string()), ("type", pa.string()), ("value", pa.string()), ("ttl", pa.int64()),
-         ("owner", pa.string())]
+        [
+            ("query", pa.string()),
+            ("type", pa.string()),
+            ("value", pa.string()),
+            ("ttl", pa.int64()),
+            ("owner", pa.string()),
+        ]
     )
-    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
-             "list[str]": pa.list_(pa.string()), "list[DnsAnswer]": pa.list_(answer)}
+    types = {
+        "str": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "list[str]": pa.list_(pa.string()),
+        "list[DnsAnswer]": pa.list_(answer),
+    }
     fields = []
     for col in columns_of(FlowRecord):
         base = col.type.replace(" | None", "")

@@ -60,8 +60,13 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="flowradar")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="FLOWRADAR_CONFIG",
-              help="TOML configuration file (settings may also come from FLOWRADAR_<SECTION>_<KEY>).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="FLOWRADAR_CONFIG",
+    help="TOML configuration file (settings may also come from FLOWRADAR_<SECTION>_<KEY>).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """flowradar: see who your machines talk to, over what, how much, and what looks wrong.

@@ -18,8 +18,9 @@ from flowradar.ui.cli import EXIT_NOTHING_READ, CliError, _config, _guarded, cli
 from flowradar.ui.tables import print_summary
 
 
-def _open_source(capture: str | None, interface: str | None, bpf: str | None, duration: float | None,
-                 count: int | None) -> PacketSource:
+def _open_source(
+    capture: str | None, interface: str | None, bpf: str | None, duration: float | None, count: int | None
+) -> PacketSource:
     if capture is not None and interface is not None:
         raise CliError("give either a CAPTURE file or --interface, not both", 2)
     if capture is not None:
@@ -42,8 +43,14 @@ def _progress(source: Any, console: Console, enabled: bool) -> Progress | None:
     return Progress(*columns, console=console, transient=True)
 
 
-def run_engine(engine: Engine, source: PacketSource, summary: CaptureSummary, writer: FlowWriter | None,
-               console: Console, show_progress: bool) -> None:
+def run_engine(
+    engine: Engine,
+    source: PacketSource,
+    summary: CaptureSummary,
+    writer: FlowWriter | None,
+    console: Console,
+    show_progress: bool,
+) -> None:
     """Drive a source through the engine into the summary (and the flow file), with a progress bar."""
     progress = _progress(source, console, show_progress)
     task = progress.add_task("read", total=getattr(source, "file_size", None)) if progress else None
@@ -68,18 +75,36 @@ def run_engine(engine: Engine, source: PacketSource, summary: CaptureSummary, wr
 @click.option("--bpf", help="BPF capture filter for live capture, e.g. 'tcp port 443'.")
 @click.option("--duration", type=float, help="Live capture: stop after this many seconds.")
 @click.option("--count", type=int, help="Live capture: stop after this many packets.")
-@click.option("--flows", "flows_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every flow record to FILE (.jsonl, .csv or .parquet).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the capture report (JSON, corpus truth schema) to FILE.")
+@click.option(
+    "--flows",
+    "flows_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every flow record to FILE (.jsonl, .csv or .parquet).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the capture report (JSON, corpus truth schema) to FILE.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the capture report as JSON on stdout.")
 @click.option("--top", default=10, show_default=True, help="Rows per table.")
 @click.option("-q", "--quiet", is_flag=True, help="No tables and no progress bar (warnings still shown).")
 @click.pass_context
 @_guarded
-def analyze(ctx: click.Context, capture: str | None, interface: str | None, bpf: str | None,
-            duration: float | None, count: int | None, flows_path: Path | None, report_path: Path | None,
-            as_json: bool, top: int, quiet: bool) -> None:
+def analyze(
+    ctx: click.Context,
+    capture: str | None,
+    interface: str | None,
+    bpf: str | None,
+    duration: float | None,
+    count: int | None,
+    flows_path: Path | None,
+    report_path: Path | None,
+    as_json: bool,
+    top: int,
+    quiet: bool,
+) -> None:
     """Analyze a capture file (pcap or pcapng, '-' for stdin) or live traffic.
 
     Prints top talkers, protocols, server names, DNS and HTTP tables. A truncated or corrupt capture

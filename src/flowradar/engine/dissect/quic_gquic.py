@@ -82,3 +82,18 @@ def find_chlo(data: bytes, start: int) -> Chlo | None:
     """Find and parse the CHLO in a cleartext gQUIC packet, searching from ``start``."""
     pos = data.find(b"CHLO", start)
     return parse_chlo(data, pos) if pos >= 0 else None
+
+
+def chlo_size(data: bytes | bytearray) -> int | None:
+    """Total size of the CHLO message at the start of ``data``, or None until its tag table is in."""
+    if len(data) < 8:
+        return None
+    if data[:4] != b"CHLO":
+        raise DissectError("CRYPTO stream does not start with a CHLO")
+    count = data[4] | (data[5] << 8)
+    if count > _MAX_TAGS:
+        raise DissectError(f"CHLO with {count} tags")
+    table_end = 8 + 8 * count
+    if len(data) < table_end:
+        return None
+    return table_end + (int.from_bytes(data[table_end - 4 : table_end], "little") if count else 0)

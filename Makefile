@@ -1,0 +1,56 @@
+# flowradar: `make run` starts the radar on this host, `make test` runs every test.
+# Both set up whatever is missing first (Debian packages when run as root, the virtualenv, the build).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEB_PACKAGES := python3-venv python3-dev gcc make tshark tcpdump iproute2 iputils-ping nmap hping3 \
+                dnsutils curl wireshark-common libndpi-bin
+PY_SOURCES := pyproject.toml setup.py src/flowradar/engine/_fastpath.c
+
+.PHONY: run test lint typecheck unit bench system clean help
+
+help:
+	@echo "make run    set up, then start the radar on this host (live flow summary)"
+	@echo "make test   set up (Debian packages, virtualenv), then lint, type-check and run every test"
+	@echo "make bench  benchmarks against peers (nfstream, ndpiReader, tshark)"
+
+system:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "warning: missing Debian packages:$$missing (run as root to install them)"; fi; \
+	fi
+
+$(STAMP): $(PY_SOURCES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: system $(STAMP)
+	$(BIN)/flowradar live
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: system $(STAMP) lint typecheck unit
+
+bench: system $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/engine_bench.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info src/flowradar/engine/*.so

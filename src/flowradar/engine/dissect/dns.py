@@ -1,0 +1,413 @@
+"""DNS (also mDNS and LLMNR) messages: a lenient, bounded parser and the per-flow dissector.
+
+:func:`parse_message` reads the header, the question section and the answer section of one message
+(authority and additional records are not needed by flowradar and are not read). It never raises
+for a message cut short (by a snap length or a truncated TCP stream): it returns what was parsed
+completely before the cut and sets ``truncated``. Names are rendered the way tshark 4.0 shows them,
+then lower-cased: no trailing dot, ``<root>`` for the root, non-printable bytes as C escapes
+(``\\r``, ``\\000``), invalid UTF-8 as U+FFFD, and tshark's markers for names over 253 bytes
+(``<name too long>``), pointer loops and unknown extended labels. All work is bounded: names stop
+after 512 labels or pointers, a message after 16,384 of them in total.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import unicodedata
+from dataclasses import dataclass, field
+
+from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
+from flowradar.engine.dissect.tcpstream import TcpStream
+from flowradar.model.flow import DnsAnswer, L7Facts
+
+TYPE_NAMES: dict[int, str] = {
+    1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 10: "NULL", 11: "WKS", 12: "PTR", 13: "HINFO", 15: "MX",
+    16: "TXT", 17: "RP", 18: "AFSDB", 24: "SIG", 25: "KEY", 28: "AAAA", 29: "LOC", 33: "SRV", 35: "NAPTR",
+    36: "KX", 37: "CERT", 38: "A6", 39: "DNAME", 41: "OPT", 42: "APL", 43: "DS", 44: "SSHFP",
+    45: "IPSECKEY", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 49: "DHCID", 50: "NSEC3", 51: "NSEC3PARAM",
+    52: "TLSA", 53: "SMIMEA", 55: "HIP", 59: "CDS", 60: "CDNSKEY", 61: "OPENPGPKEY", 62: "CSYNC",
+    63: "ZONEMD", 64: "SVCB", 65: "HTTPS", 99: "SPF", 249: "TKEY", 250: "TSIG", 251: "IXFR", 252: "AXFR",
+    255: "ANY", 256: "URI", 257: "CAA",
+}  # fmt: skip
+"""Mnemonics of the record types worth naming; any other type is shown as ``TYPE<n>`` (RFC 3597)."""
+
+RCODE_NAMES: dict[int, str] = {
+    0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+    6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE", 11: "DSOTYPENI",
+}  # fmt: skip
+"""Mnemonics of the response codes of the 4-bit header field."""
+
+MAX_MESSAGES = 10_000
+"""A dissector stops after this many messages in one flow."""
+MAX_RECORDS = 1_000
+"""At most this many distinct questions, and as many distinct answers, are kept per flow."""
+
+_HDR = struct.Struct("!HHHHHH")
+_RR = struct.Struct("!HHIH")
+_NAME_STEPS = 512  # labels + pointers walked for one name
+_MESSAGE_STEPS = 16_384  # labels + pointers walked for one message
+_MAX_NAME = 253  # longest name tshark renders (255-byte buffer minus its bookkeeping)
+_MAX_TEXT = 1024  # longest TXT rendering kept
+_VALID_OPCODES = frozenset({0, 1, 2, 4, 5, 6})
+_VALID_QCLASSES = frozenset({1, 3, 4, 254, 255})
+_ROOT, _TOO_LONG = "<root>", "<name too long>"
+_LOOP, _UNKNOWN_LABEL = "<name contains a pointer that loops>", "<unknown extended label>"
+_NOT_PLAIN = re.compile(rb"[^\x20-\x7e]")
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
+_NON_PRINTABLE = frozenset({"Cc", "Cf", "Cn", "Cs"})
+
+
+class _Cut(Exception):
+    """The message ends (or turns invalid) here: keep what was parsed before."""
+
+
+@dataclass(slots=True)
+class DnsMessage:
+    """The parts of one DNS message that flowradar reports."""
+
+    id: int
+    is_response: bool
+    opcode: int
+    rcode: int
+    questions: list[tuple[str, int]] = field(default_factory=list)
+    """(name, qtype) of each question parsed completely."""
+    answers: list[tuple[str, int, int, str]] = field(default_factory=list)
+    """(owner, type, ttl, rdata as text) of each answer-section record parsed completely."""
+    truncated: bool = False
+    """The question or answer section was cut short or malformed; the lists hold what came before."""
+
+
+def type_name(rtype: int) -> str:
+    """Mnemonic of a record type, ``TYPE<n>`` when it has none here."""
+    return TYPE_NAMES.get(rtype) or f"TYPE{rtype}"
+
+
+def rcode_name(rcode: int) -> str:
+    """Mnemonic of a response code, ``RCODE<n>`` when it has none."""
+    return RCODE_NAMES.get(rcode) or f"RCODE{rcode}"
+
+
+def format_text(raw: bytes) -> str:
+    """Render bytes as tshark's ``format_text`` does: printable ASCII and valid UTF-8 as is,
+    other ASCII as C escapes (octal when no letter escape exists), undecodable bytes as U+FFFD."""
+    out: list[str] = []
+    i, n = 0, len(raw)
+    while i < n:
+        c = raw[i]
+        i += 1
+        if 0x20 <= c < 0x7F:
+            out.append(chr(c))
+        elif c < 0x80:
+            out.append(_C_ESCAPES.get(c) or f"\\{c:03o}")
+        else:
+            uc, i = _utf8_char(raw, c, i)
+            out.append(_unicode_text(uc))
+    return "".join(out)
+
+
+def _utf8_char(raw: bytes, lead: int, i: int) -> tuple[int, int]:
+    """Decode one (permissive, possibly overlong) UTF-8 sequence; U+FFFD when invalid."""
+    if lead >= 0xFE or lead < 0xC0:
+        return 0xFFFD, i
+    more = 1 if lead < 0xE0 else 2 if lead < 0xF0 else 3 if lead < 0xF8 else 4 if lead < 0xFC else 5
+    uc = lead & (0x3F >> more)
+    for _ in range(more):
+        if i >= len(raw) or raw[i] & 0xC0 != 0x80:
+            return 0xFFFD, i
+        uc = (uc << 6) | (raw[i] & 0x3F)
+        i += 1
+    if uc >= 0x110000 or 0xD800 <= uc <= 0xDFFF:
+        return 0xFFFD, i
+    return uc, i
+
+
+def _unicode_text(uc: int) -> str:
+    ch = chr(uc)
+    if unicodedata.category(ch) not in _NON_PRINTABLE:
+        return ch
+    return f"\\u{uc:04x}" if uc <= 0xFFFF else f"\\U{uc:08x}"
+
+
+def _render(raw: bytes) -> str:
+    if not _NOT_PLAIN.search(raw):
+        return raw.decode("ascii").lower()
+    return format_text(raw).lower()
+
+
+class _Reader:
+    """Walks one message: names with decompression, record data, and a shared work budget."""
+
+    __slots__ = ("cache", "data", "steps")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.steps = _MESSAGE_STEPS
+        self.cache: dict[int, str] = {}
+
+    def name(self, pos: int, limit: int = 0) -> tuple[str, int]:
+        """The name at ``pos`` and the offset after it; ``limit`` bounds names inside record data."""
+        data = self.data
+        if pos + 1 < len(data) and data[pos] >= 0xC0:
+            target = ((data[pos] & 0x3F) << 8) | data[pos + 1]
+            cached = self.cache.get(target) if target < pos else None
+            if cached is not None:
+                return cached, pos + 2
+        name, end = self._walk(pos, limit)
+        if not limit and name != _ROOT:
+            self.cache[pos] = name
+        return name, end
+
+    def _walk(self, start: int, limit: int) -> tuple[str, int]:
+        data, n = self.data, len(self.data)
+        pos, end, pointers, size = start, -1, 0, -1
+        parts: list[bytes] = []
+        for _ in range(_NAME_STEPS):
+            self.steps -= 1
+            if self.steps < 0 or pos >= n:
+                raise _Cut
+            if limit and pos - start > limit - 1:
+                break
+            length = data[pos]
+            pos += 1
+            if length == 0:
+                break
+            if length < 0x40:
+                if pos + length > n or (limit and pos + length - start > limit):
+                    raise _Cut
+                if size <= _MAX_NAME:
+                    parts.append(data[pos : pos + length])
+                size += length + 1
+                pos += length
+            elif length >= 0xC0:
+                if pos >= n:
+                    raise _Cut
+                target = ((length & 0x3F) << 8) | data[pos]
+                pos += 1
+                pointers += 1
+                end = pos if end < 0 else end
+                if target == pos + 2 or pointers > 255:
+                    return _LOOP, end
+                pos = target
+            elif length == 0x41:
+                pos = self._bitstring(pos, parts)
+                size += len(parts[-1]) + 1
+            elif length < 0x80:
+                return _UNKNOWN_LABEL, (pos if end < 0 else end)
+            else:
+                raise _Cut
+        else:
+            return (_TOO_LONG if size > _MAX_NAME else _LOOP), (pos if end < 0 else end)
+        end = pos if end < 0 else end
+        if not parts:
+            if end - start > 1:  # a compressed root: tshark gives up on the message here
+                raise _Cut
+            return _ROOT, end
+        return (_TOO_LONG if size > _MAX_NAME else _render(b".".join(parts))), end
+
+    def _bitstring(self, pos: int, parts: list[bytes]) -> int:
+        """An RFC 2673 bitstring label, rendered like tshark: ``\\[x<hex>/<bits>]``."""
+        if pos >= len(self.data):
+            raise _Cut
+        bits = self.data[pos] or 256
+        nbytes = (bits + 7) // 8
+        blob = self.data[pos + 1 : pos + 1 + nbytes]
+        if len(blob) < nbytes:
+            raise _Cut
+        parts.append(b"\\[x" + blob.hex().encode() + b"/%d]" % bits)
+        return pos + 1 + nbytes
+
+    def rdata(self, rtype: int, pos: int, rdlen: int) -> str:
+        """Record data as text: addresses, names, 'pref name' (MX), 'prio weight port target' (SRV),
+        the primary server (SOA), text (TXT), RFC 3597 ``\\# len hex`` for everything else."""
+        data = self.data
+        if rtype == 1 and rdlen == 4:
+            return "%d.%d.%d.%d" % tuple(data[pos : pos + 4])
+        if rtype == 28 and rdlen == 16:
+            return socket.inet_ntop(socket.AF_INET6, data[pos : pos + 16])
+        if rtype in (2, 5, 6, 12, 39) and rdlen > 0:
+            return self.name(pos, rdlen)[0]
+        if rtype == 15 and rdlen > 2:
+            return f"{int.from_bytes(data[pos : pos + 2])} {self.name(pos + 2, rdlen - 2)[0]}"
+        if rtype == 33 and rdlen > 6:
+            prio, weight, port = struct.unpack_from("!HHH", data, pos)
+            return f"{prio} {weight} {port} {self.name(pos + 6, rdlen - 6)[0]}"
+        if rtype in (16, 99):
+            return _txt(data[pos : pos + rdlen])
+        blob = data[pos : pos + rdlen]
+        return f"\\# {rdlen} {blob.hex()}" if rdlen <= 64 else f"\\# {rdlen} {blob[:64].hex()}..."
+
+
+def _txt(blob: bytes) -> str:
+    """The character-strings of a TXT record, concatenated and escaped (bounded)."""
+    chunks: list[bytes] = []
+    i = 0
+    while i < len(blob) and i < 4 * _MAX_TEXT:
+        ln = blob[i]
+        chunks.append(blob[i + 1 : i + 1 + ln])
+        i += 1 + ln
+    return format_text(b"".join(chunks))[:_MAX_TEXT]
+
+
+def parse_message(data: bytes) -> DnsMessage:
+    """Parse the header, questions and answers of one DNS message (without a TCP length prefix).
+
+    Raises :class:`DissectError` only when the 12-byte header itself is missing.
+    """
+    if len(data) < 12:
+        raise DissectError(f"DNS message of {len(data)} bytes is shorter than its header")
+    ident, flags, qdcount, ancount, _, _ = _HDR.unpack_from(data, 0)
+    msg = DnsMessage(ident, bool(flags & 0x8000), (flags >> 11) & 0xF, flags & 0xF)
+    reader = _Reader(bytes(data))
+    try:
+        pos = 12
+        for _ in range(qdcount):
+            name, pos = reader.name(pos)
+            if pos + 4 > len(data):
+                raise _Cut
+            msg.questions.append((name, (data[pos] << 8) | data[pos + 1]))
+            pos += 4
+        for _ in range(ancount):
+            pos = _parse_answer(reader, pos, msg.answers)
+    except _Cut:
+        msg.truncated = True
+    return msg
+
+
+def _parse_answer(reader: _Reader, pos: int, out: list[tuple[str, int, int, str]]) -> int:
+    owner, pos = reader.name(pos)
+    if pos + 10 > len(reader.data):
+        raise _Cut
+    rtype, _, ttl, rdlen = _RR.unpack_from(reader.data, pos)
+    pos += 10
+    if pos + rdlen > len(reader.data):
+        raise _Cut
+    out.append((owner, rtype, ttl, reader.rdata(rtype, pos, rdlen)))
+    return pos + rdlen
+
+
+def _plausible_header(data: bytes | bytearray) -> bool:
+    """Header sanity for a message inside a DNS flow: size, opcode and counts."""
+    if len(data) < 12:
+        return False
+    _, flags, qd, an, ns, ar = _HDR.unpack_from(data, 0)
+    return (flags >> 11) & 0xF in _VALID_OPCODES and qd <= 64 and max(an, ns, ar) <= 4096
+
+
+def looks_like_dns(payload: bytes, transport: str) -> bool:
+    """True when the payload starts like a DNS message: a sane header and a well-formed first
+    question (uncompressed labels, a known class), or for a response without questions, a first
+    answer record of class IN. For TCP the payload starts with the 2-byte length prefix."""
+    if transport == "tcp":
+        if len(payload) < 14 or int.from_bytes(payload[:2]) < 12:
+            return False
+        payload = payload[2:]
+    if not _plausible_header(payload):
+        return False
+    _, flags, qd, an, _, _ = _HDR.unpack_from(payload, 0)
+    if qd == 0:
+        return bool(flags & 0x8000) and 0 < an and _first_class(payload) == 1
+    return qd <= 16 and _first_class(payload) in _VALID_QCLASSES
+
+
+def _first_class(payload: bytes) -> int:
+    """Class (without the mDNS top bit) after an uncompressed first name at offset 12, or -1."""
+    pos = 12
+    for _ in range(128):
+        if pos >= len(payload):
+            return -1
+        length = payload[pos]
+        if length == 0:
+            break
+        if length > 63:
+            return -1
+        pos += 1 + length
+    else:
+        return -1
+    if pos + 5 > len(payload):
+        return -1
+    return ((payload[pos + 3] << 8) | payload[pos + 4]) & 0x7FFF
+
+
+class DnsDissector:
+    """Reads every DNS message of a flow (one per UDP datagram; length-prefixed over TCP) into
+    dns_queries/dns_qtypes, dns_answers and dns_rcode. Stops after :data:`MAX_MESSAGES` messages;
+    raises :class:`DissectError` on a flow whose payload is clearly not DNS."""
+
+    __slots__ = ("_answers", "_bad", "_messages", "_questions", "_stopped", "_streams")
+
+    def __init__(self) -> None:
+        self._messages = 0
+        self._stopped = False
+        self._bad = 0
+        self._questions: set[tuple[str, int]] = set()
+        self._answers: set[tuple[str, str, str, str]] = set()
+        self._streams: tuple[TcpStream, TcpStream] | None = None
+
+    def feed(self, pkt: L7Packet, facts: L7Facts) -> bool:
+        """Parse the messages this packet completes; True while more messages are welcome."""
+        if pkt.transport == "tcp":
+            self._feed_tcp(pkt, facts)
+        elif pkt.payload:
+            self._handle(pkt.payload, facts)
+        return not self._stopped and self._messages < MAX_MESSAGES
+
+    def _feed_tcp(self, pkt: L7Packet, facts: L7Facts) -> None:
+        if self._streams is None:
+            self._streams = (TcpStream(256 * 1024), TcpStream(256 * 1024))
+        stream = self._streams[0 if pkt.direction == ORIG else 1]
+        stream.add(pkt.seq, pkt.payload)
+        data = stream.data
+        while len(data) >= 2 and self._messages < MAX_MESSAGES:
+            size = (data[0] << 8) | data[1]
+            if size < 12:  # lost the message boundaries: nothing after this can be trusted
+                self._stopped = True
+                stream.consume(len(data))
+                if self._messages == 0:
+                    raise DissectError(f"DNS over TCP message length {size} is shorter than a header")
+                return
+            if len(data) < 2 + size:
+                if stream.overflow:  # the rest will never come: read what there is
+                    self._handle(bytes(data[2:]), facts)
+                    stream.consume(len(data))
+                return
+            self._handle(bytes(data[2 : 2 + size]), facts)
+            stream.consume(2 + size)
+
+    def _handle(self, data: bytes, facts: L7Facts) -> None:
+        if not _plausible_header(data):
+            self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+            return
+        self._messages += 1
+        self._record(parse_message(data), facts)
+
+    def _garbage(self, why: str) -> None:
+        self._bad += 1
+        if self._messages == 0 or self._bad > 3:
+            raise DissectError(why)
+
+    def _record(self, msg: DnsMessage, facts: L7Facts) -> None:
+        names: list[str] = []
+        for name, qtype in msg.questions:
+            if name not in names:
+                names.append(name)
+            if (name, qtype) not in self._questions and len(self._questions) < MAX_RECORDS:
+                self._questions.add((name, qtype))
+                facts.dns_queries.append(name)
+                facts.dns_qtypes.append(type_name(qtype))
+        if not msg.is_response:
+            return
+        facts.dns_rcode = rcode_name(msg.rcode)
+        for owner, rtype, ttl, value in msg.answers:
+            tname = type_name(rtype)
+            for query in names or [owner]:
+                key = (query, tname, value, owner)
+                if key not in self._answers and len(self._answers) < MAX_RECORDS:
+                    self._answers.add(key)
+                    facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
+
+
+def create() -> DnsDissector:
+    """A fresh DNS dissector for one flow (the engine's DissectorFactory)."""
+    return DnsDissector()

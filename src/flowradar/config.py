@@ -21,6 +21,8 @@ class EngineConfig:
     """A flow older than this is exported (reason 'active') and continues as a new record."""
     l7_packets: int = 10
     """Payload packets per flow handed to dissectors before a dissector asks for more."""
+    dissect_all_ports: tuple[int, ...] = (53, 5353, 5355)
+    """Flows on these ports hand every payload packet to the dissectors (DNS: every question counts)."""
     dissect: bool = True
     """Run the L7 dissectors at all."""
     max_fragments: int = 4096
@@ -61,6 +63,9 @@ def _coerce(section: Any, values: dict[str, Any], origin: str) -> Any:
         try:
             if isinstance(current, bool):
                 value: Any = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+            elif isinstance(current, tuple):
+                items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+                value = tuple(int(x) for x in items if str(x).strip())
             elif isinstance(current, int):
                 value = int(raw)
             elif isinstance(current, float):

@@ -191,6 +191,7 @@ static int decode_transport(const uint8_t *p, uint32_t len, pkt_t *k, int depth)
         return D_OK;
     }
     if (proto == 1 || proto == 58) {
+        if (len >= 2) { k->sport = p[0]; k->dport = p[1]; } /* type and code, for the Community ID */
         if (len > 8) {
             k->payload = p + 8;
             k->payload_len = len - 8;
@@ -314,6 +315,7 @@ typedef struct {
     uint8_t orig_is_a, state, fin_bits, in_use;
     uint8_t hist_len;
     char hist[15];
+    uint8_t icmp_type, icmp_code;
 } flow_t;
 
 typedef struct {
@@ -326,6 +328,8 @@ typedef struct {
     uint64_t next_id;
     int64_t idle_ns, active_ns, now;
     uint16_t l7_default;
+    uint16_t long_ports[16]; /* flows on these ports hand every payload packet to Python (DNS) */
+    int n_long_ports;
     export_t *exp;
     size_t exp_len, exp_cap;
     uint64_t st_packets, st_ip, st_nonip, st_trunc, st_frag, st_created, st_evicted, st_exported, st_l7;
@@ -375,6 +379,7 @@ static int export_flow(Table *t, flow_t *f, uint8_t reason) {
     memcpy(e->dst, oa ? f->key.b : f->key.a, 16);
     e->sport = oa ? f->key.pa : f->key.pb;
     e->dport = oa ? f->key.pb : f->key.pa;
+    if (f->key.proto == 1 || f->key.proto == 58) { e->sport = f->icmp_type; e->dport = f->icmp_code; }
     for (int i = 0; i < 2; i++) { e->pkts[i] = f->pkts[i]; e->bytes[i] = f->bytes[i]; e->payload[i] = f->payload[i]; }
     e->vlan = f->vlan;
     e->proto = f->key.proto;
@@ -507,10 +512,15 @@ static int64_t lookup(Table *t, const pkt_t *k, int64_t ts, int *dir) {
     f->in_use = 1;
     f->vlan = k->vlan;
     f->l7_budget = t->l7_default;
+    if (t->l7_default)
+        for (int i = 0; i < t->n_long_ports; i++)
+            if (key.pa == t->long_ports[i] || key.pb == t->long_ports[i]) f->l7_budget = 0xffff;
     /* the originator is the sender of the first packet, unless that packet is a SYN-ACK */
     int flip = (k->proto == 6 && (k->tcp_flags & 0x12) == 0x12);
     f->orig_is_a = flip ? !src_is_a : src_is_a;
     reset_counters(t, f, ts);
+    f->icmp_type = (uint8_t)k->sport;
+    f->icmp_code = (uint8_t)k->dport;
     if (flip) hist_add(f, '^');
     f->hnext = t->buckets[b];
     t->buckets[b] = s + 1;
@@ -589,10 +599,27 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
 
 /* ------------------------------------------------------------------ Python methods */
 static int Table_init(Table *t, PyObject *args, PyObject *kw) {
-    static char *kwl[] = {"max_flows", "idle_timeout_ns", "active_timeout_ns", "l7_packets", NULL};
+    static char *kwl[] = {"max_flows", "idle_timeout_ns", "active_timeout_ns", "l7_packets", "long_ports", NULL};
     unsigned long long maxf = 1000000, idle = 120000000000ULL, active = 1800000000000ULL;
     unsigned int l7 = 10;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKKI", kwl, &maxf, &idle, &active, &l7)) return -1;
+    PyObject *ports = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKKIO", kwl, &maxf, &idle, &active, &l7, &ports)) return -1;
+    t->n_long_ports = 0;
+    if (ports && ports != Py_None) {
+        PyObject *seq = PySequence_Fast(ports, "long_ports must be a sequence of ports");
+        if (!seq) return -1;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+        for (Py_ssize_t i = 0; i < n && i < 16; i++) {
+            long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+            if (v < 0 || v > 65535) {
+                Py_DECREF(seq);
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "port out of range");
+                return -1;
+            }
+            t->long_ports[t->n_long_ports++] = (uint16_t)v;
+        }
+        Py_DECREF(seq);
+    }
     if (maxf < 16 || maxf > 0x7fffffffULL) {
         PyErr_SetString(PyExc_ValueError, "max_flows must be between 16 and 2^31");
         return -1;

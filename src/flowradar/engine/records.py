@@ -166,7 +166,10 @@ def canonical_key_rows(rows: np.ndarray) -> list[str]:
     if not len(rows):
         return []
     s, d = _addr_words(rows["src"]), _addr_words(rows["dst"])
-    sp, dp = rows["sport"].astype(np.uint64), rows["dport"].astype(np.uint64)
+    ported = np.isin(rows["proto"], list(PORTED))
+    sport = np.where(ported, rows["sport"], 0).astype(np.uint16)
+    dport = np.where(ported, rows["dport"], 0).astype(np.uint16)
+    sp, dp = sport.astype(np.uint64), dport.astype(np.uint64)
     swap = (s[:, 0] > d[:, 0]) | (
         (s[:, 0] == d[:, 0]) & ((s[:, 1] > d[:, 1]) | ((s[:, 1] == d[:, 1]) & (sp > dp)))
     )
@@ -176,8 +179,8 @@ def canonical_key_rows(rows: np.ndarray) -> list[str]:
     keys["p"], keys["v"] = rows["proto"], rows["ver"]
     keys["a"] = np.where(swap, rows["dst"], rows["src"])
     keys["b"] = np.where(swap, rows["src"], rows["dst"])
-    keys["pa"] = np.where(swap, rows["dport"], rows["sport"])
-    keys["pb"] = np.where(swap, rows["sport"], rows["dport"])
+    keys["pa"] = np.where(swap, dport, sport)
+    keys["pb"] = np.where(swap, sport, dport)
     cache: dict[tuple[bytes, int], str] = {}
 
     def ep(raw: bytes, ver: int, port: int) -> str:

@@ -125,3 +125,20 @@ def guess_by_port(transport: str, orig_port: int, resp_port: int) -> str | None:
         if best is None or rank < best:
             best, found = rank, proto
     return found
+
+
+_DNS_FAMILY = ((53, "dns"), (5353, "mdns"), (5355, "llmnr"), (137, "netbios"))
+_MAIL_PORTS = {21: "ftp", 990: "ftp", 25: "smtp", 465: "smtp", 587: "smtp", 110: "pop3", 995: "pop3"}
+
+
+def dns_family(orig_port: int, resp_port: int) -> str:
+    """Which protocol of the DNS message format the ports point to (plain DNS when none does)."""
+    for port, name in _DNS_FAMILY:
+        if port in (orig_port, resp_port):
+            return name
+    return "dns"
+
+
+def by_port_hint(orig_port: int, resp_port: int) -> str | None:
+    """ftp, smtp or pop3 when a port says which, to read words they share ('USER', 'AUTH', '220')."""
+    return _MAIL_PORTS.get(resp_port) or _MAIL_PORTS.get(orig_port)

@@ -7,7 +7,7 @@ completely before the cut and sets ``truncated``. Names are rendered the way tsh
 then lower-cased: no trailing dot, ``<root>`` for the root, non-printable bytes as C escapes
 (``\\r``, ``\\000``), invalid UTF-8 as U+FFFD, and tshark's markers for names over 253 bytes
 (``<name too long>``), pointer loops and unknown extended labels. All work is bounded: names stop
-after 512 labels or pointers, a message after 16,384 of them in total.
+after 512 labels or pointers, a message after 4,096 of them in total.
 """
 
 from __future__ import annotations
@@ -43,11 +43,14 @@ MAX_MESSAGES = 10_000
 """A dissector stops after this many messages in one flow."""
 MAX_RECORDS = 1_000
 """At most this many distinct questions, and as many distinct answers, are kept per flow."""
+MAX_FLOW_STEPS = 1_000_000
+"""Name labels and pointers a dissector walks in one flow (about a second of work) before giving up;
+ordinary traffic needs a few dozen per message."""
 
 _HDR = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
 _NAME_STEPS = 512  # labels + pointers walked for one name
-_MESSAGE_STEPS = 16_384  # labels + pointers walked for one message
+_MESSAGE_STEPS = 4096  # labels + pointers walked for one message
 _MAX_NAME = 253  # longest name tshark renders (255-byte buffer minus its bookkeeping)
 _MAX_TEXT = 1024  # longest TXT rendering kept
 _VALID_OPCODES = frozenset({0, 1, 2, 4, 5, 6})
@@ -77,6 +80,8 @@ class DnsMessage:
     """(owner, type, ttl, rdata as text) of each answer-section record parsed completely."""
     truncated: bool = False
     """The question or answer section was cut short or malformed; the lists hold what came before."""
+    steps: int = 0
+    """Name labels and pointers walked: the work this message cost (at most 4,096)."""
 
 
 def type_name(rtype: int) -> str:
@@ -164,11 +169,11 @@ class _Reader:
         pos, end, pointers, size = start, -1, 0, -1
         parts: list[bytes] = []
         for _ in range(_NAME_STEPS):
+            if limit and pos - start > limit - 1:
+                break
             self.steps -= 1
             if self.steps < 0 or pos >= n:
                 raise _Cut
-            if limit and pos - start > limit - 1:
-                break
             length = data[pos]
             pos += 1
             if length == 0:
@@ -197,8 +202,10 @@ class _Reader:
                 return _UNKNOWN_LABEL, (pos if end < 0 else end)
             else:
                 raise _Cut
-        else:
-            return (_TOO_LONG if size > _MAX_NAME else _LOOP), (pos if end < 0 else end)
+        else:  # too many labels: without a pointer, where the name ends is unknown
+            if end < 0:
+                raise _Cut
+            return (_TOO_LONG if size > _MAX_NAME else _LOOP), end
         end = pos if end < 0 else end
         if not parts:
             if end - start > 1:  # a compressed root: tshark gives up on the message here
@@ -210,8 +217,8 @@ class _Reader:
         """An RFC 2673 bitstring label, rendered like tshark: ``\\[x<hex>/<bits>]``."""
         if pos >= len(self.data):
             raise _Cut
-        bits = self.data[pos] or 256
-        nbytes = (bits + 7) // 8
+        bits = self.data[pos]
+        nbytes = (bits + 7) // 8 or 1
         blob = self.data[pos + 1 : pos + 1 + nbytes]
         if len(blob) < nbytes:
             raise _Cut
@@ -223,7 +230,7 @@ class _Reader:
         the primary server (SOA), text (TXT), RFC 3597 ``\\# len hex`` for everything else."""
         data = self.data
         if rtype == 1 and rdlen == 4:
-            return "%d.%d.%d.%d" % tuple(data[pos : pos + 4])
+            return socket.inet_ntoa(data[pos : pos + 4])
         if rtype == 28 and rdlen == 16:
             return socket.inet_ntop(socket.AF_INET6, data[pos : pos + 16])
         if rtype in (2, 5, 6, 12, 39) and rdlen > 0:
@@ -272,6 +279,7 @@ def parse_message(data: bytes) -> DnsMessage:
             pos = _parse_answer(reader, pos, msg.answers)
     except _Cut:
         msg.truncated = True
+    msg.steps = _MESSAGE_STEPS - max(reader.steps, 0)
     return msg
 
 
@@ -279,12 +287,20 @@ def _parse_answer(reader: _Reader, pos: int, out: list[tuple[str, int, int, str]
     owner, pos = reader.name(pos)
     if pos + 10 > len(reader.data):
         raise _Cut
+    rtype: int
+    ttl: int
+    rdlen: int
     rtype, _, ttl, rdlen = _RR.unpack_from(reader.data, pos)
     pos += 10
     if pos + rdlen > len(reader.data):
         raise _Cut
     out.append((owner, rtype, ttl, reader.rdata(rtype, pos, rdlen)))
     return pos + rdlen
+
+
+def _empty(data: bytes) -> bool:
+    """No question and no answer announced (an error response may echo nothing)."""
+    return not any(data[4:8])
 
 
 def _plausible_header(data: bytes | bytearray) -> bool:
@@ -307,7 +323,7 @@ def looks_like_dns(payload: bytes, transport: str) -> bool:
         return False
     _, flags, qd, an, _, _ = _HDR.unpack_from(payload, 0)
     if qd == 0:
-        return bool(flags & 0x8000) and 0 < an and _first_class(payload) == 1
+        return bool(flags & 0x8000) and an > 0 and _first_class(payload) == 1
     return qd <= 16 and _first_class(payload) in _VALID_QCLASSES
 
 
@@ -332,13 +348,18 @@ def _first_class(payload: bytes) -> int:
 
 class DnsDissector:
     """Reads every DNS message of a flow (one per UDP datagram; length-prefixed over TCP) into
-    dns_queries/dns_qtypes, dns_answers and dns_rcode. Stops after :data:`MAX_MESSAGES` messages;
-    raises :class:`DissectError` on a flow whose payload is clearly not DNS."""
+    dns_queries/dns_qtypes, dns_answers and dns_rcode.
 
-    __slots__ = ("_answers", "_bad", "_messages", "_questions", "_stopped", "_streams")
+    Stops after :data:`MAX_MESSAGES` messages. Raises :class:`DissectError` (keeping the facts
+    found so far) when the flow is clearly not DNS (3 or more payloads that are not DNS messages,
+    outnumbering those that are; a TCP length prefix under 12 before any message) or when its
+    names cost more than :data:`MAX_FLOW_STEPS` to read."""
+
+    __slots__ = ("_answers", "_bad", "_messages", "_questions", "_steps", "_stopped", "_streams")
 
     def __init__(self) -> None:
         self._messages = 0
+        self._steps = 0
         self._stopped = False
         self._bad = 0
         self._questions: set[tuple[str, int]] = set()
@@ -351,7 +372,7 @@ class DnsDissector:
             self._feed_tcp(pkt, facts)
         elif pkt.payload:
             self._handle(pkt.payload, facts)
-        return not self._stopped and self._messages < MAX_MESSAGES
+        return not self._stopped and self._messages + self._bad < MAX_MESSAGES
 
     def _feed_tcp(self, pkt: L7Packet, facts: L7Facts) -> None:
         if self._streams is None:
@@ -359,7 +380,7 @@ class DnsDissector:
         stream = self._streams[0 if pkt.direction == ORIG else 1]
         stream.add(pkt.seq, pkt.payload)
         data = stream.data
-        while len(data) >= 2 and self._messages < MAX_MESSAGES:
+        while len(data) >= 2 and self._messages + self._bad < MAX_MESSAGES:
             size = (data[0] << 8) | data[1]
             if size < 12:  # lost the message boundaries: nothing after this can be trusted
                 self._stopped = True
@@ -376,15 +397,21 @@ class DnsDissector:
             stream.consume(2 + size)
 
     def _handle(self, data: bytes, facts: L7Facts) -> None:
-        if not _plausible_header(data):
+        msg = parse_message(data) if len(data) >= 12 else None
+        if msg is None or not (msg.questions or msg.answers or (msg.is_response and _empty(data))):
             self._garbage(f"payload of {len(data)} bytes is not a DNS message")
             return
         self._messages += 1
-        self._record(parse_message(data), facts)
+        self._record(msg, facts)
+        self._steps += msg.steps
+        if self._steps > MAX_FLOW_STEPS:
+            self._stopped = True
+            raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
 
     def _garbage(self, why: str) -> None:
         self._bad += 1
-        if self._messages == 0 or self._bad > 3:
+        if self._bad >= 3 and self._bad > self._messages:
+            self._stopped = True
             raise DissectError(why)
 
     def _record(self, msg: DnsMessage, facts: L7Facts) -> None:

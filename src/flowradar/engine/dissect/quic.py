@@ -122,7 +122,8 @@ class QuicDissector:
 
     def _initial(self, data: bytes, header: LongHeader, version: QuicVersion, facts: L7Facts) -> None:
         """Decrypt one client Initial packet, collect its CRYPTO data, parse the hello when whole."""
-        plain = self._keys_for(version, header.dcid).unprotect(data, header.start, header.pn_offset, header.end)
+        keys = self._keys_for(version, header.dcid)
+        plain = keys.unprotect(data, header.start, header.pn_offset, header.end)
         if plain is None:
             return  # not protected with client Initial keys: a server packet or a damaged one
         for offset, chunk in crypto_fragments(plain, version.google_frames):

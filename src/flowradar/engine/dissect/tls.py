@@ -33,6 +33,7 @@ _HANDSHAKE = 22
 _ALERT = 21
 _RECORD_TYPES = range(20, 25)  # change_cipher_spec, alert, handshake, application_data, heartbeat
 _MAX_RECORD = 16384 + 2048  # TLSCiphertext limit
+_MAX_HELD = 4  # out-of-order first segments held back per direction
 
 
 def looks_like_tls(payload: bytes) -> bool:
@@ -57,15 +58,55 @@ def client_hello_facts(ch: ClientHello, facts: L7Facts, transport: str) -> None:
     facts.tls_ech = ch.ech
 
 
-class _Direction:
-    """Reassembly state of one direction: TCP bytes, then handshake bytes."""
+def _record_start(data: bytearray, pos: int) -> bool:
+    """True if ``data[pos:pos + 5]`` is a plausible TLS record header."""
+    length = (data[pos + 3] << 8) | data[pos + 4]
+    return data[pos] in _RECORD_TYPES and data[pos + 1] == 3 and length <= _MAX_RECORD
 
-    __slots__ = ("done", "handshake", "stream")
+
+def _stream_start(data: bytearray) -> bool:
+    """True if ``data`` (6 bytes or more) starts like one direction of TLS: a hello or an alert."""
+    if not _record_start(data, 0):
+        return False
+    return data[0] == _ALERT or (data[0] == _HANDSHAKE and data[5] in (CLIENT_HELLO, SERVER_HELLO))
+
+
+class _Direction:
+    """Reassembly state of one direction: TCP bytes, then handshake bytes.
+
+    The TCP stream starts at the first segment seen. If that segment is not the start of the
+    direction (it overtook earlier ones), its bytes do not begin with a record header: the segment is
+    held back and the stream restarts at the next segment, with the held ones added again after it.
+    """
+
+    __slots__ = ("done", "handshake", "held", "replay", "stream", "synced")
 
     def __init__(self) -> None:
         self.stream = TcpStream(limit=MAX_HELLO + 8192)
         self.handshake = bytearray()
         self.done = False
+        self.synced = False
+        self.held: list[tuple[int, bytes]] = []
+        self.replay = False
+
+    def add(self, seq: int, payload: bytes) -> None:
+        """Add a segment, restarting the stream while it does not begin with a TLS record."""
+        self.stream.add(seq, payload)
+        if self.replay:
+            self.replay = False
+            for held_seq, held_payload in self.held:
+                self.stream.add(held_seq, held_payload)
+        if self.synced or len(self.stream.data) < 6:
+            return
+        if _stream_start(self.stream.data):
+            self.synced = True
+            self.held.clear()
+            return
+        if len(self.held) >= _MAX_HELD:
+            raise DissectError("not a TLS record")
+        self.held.append((seq, payload))
+        self.stream = TcpStream(limit=MAX_HELLO + 8192)
+        self.replay = True
 
 
 class TlsDissector:
@@ -86,8 +127,8 @@ class TlsDissector:
         self._packets += 1
         side = self._dirs[pkt.direction & 1]
         if not side.done and pkt.payload:
-            side.stream.add(pkt.seq, pkt.payload)
             try:
+                side.add(pkt.seq, pkt.payload)
                 self._records(side, facts)
             except DissectError:
                 self._finished = True
@@ -102,9 +143,9 @@ class TlsDissector:
         data = side.stream.data
         pos = 0
         while not side.done and len(data) - pos >= 5:
-            ctype, major, length = data[pos], data[pos + 1], (data[pos + 3] << 8) | data[pos + 4]
-            if ctype not in _RECORD_TYPES or major != 3 or length > _MAX_RECORD:
+            if not _record_start(data, pos):
                 raise DissectError("not a TLS record")
+            ctype, length = data[pos], (data[pos + 3] << 8) | data[pos + 4]
             if len(data) - pos - 5 < length:
                 break
             if ctype == _HANDSHAKE:

@@ -1,0 +1,523 @@
+"""Application protocol of a flow: by payload signature first, by well-known port second.
+
+:func:`guess_by_payload` looks at one packet's transport payload and answers only when a signature
+matches: magic numbers, header fields that must agree with the payload length, keywords at fixed
+places. It runs on the first few payload packets of each flow, so every check is a handful of byte
+comparisons, and it never raises. :func:`guess_by_port` (from :mod:`.appid_ports`) is the fallback
+and :func:`classify` combines the two the way nDPI and nfstream do. Names are in :data:`PROTOCOLS`.
+
+"webrtc" is an ICE connectivity check (a STUN Binding with ICE-CONTROLLING, ICE-CONTROLLED,
+USE-CANDIDATE or PRIORITY, RFC 8445 7.1) or a DTLS hello negotiating SRTP keys (use_srtp, RFC 5764):
+both travel on the media path of a WebRTC peer connection. A Binding to a STUN server stays "stun".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from flowradar.engine.dissect.appid_ports import PORT_PROTOCOLS, by_port_hint, dns_family, guess_by_port
+
+__all__ = ["PROTOCOLS", "classify", "guess_by_payload", "guess_by_port"]
+
+Check = Callable[[bytes, int, int, bool], str | None]
+"""A signature check: (payload, orig_port, resp_port, is_udp) -> protocol name or None."""
+
+
+def _u16(p: bytes, o: int) -> int:
+    return int.from_bytes(p[o : o + 2], "big")
+
+
+def _u32(p: bytes, o: int) -> int:
+    return int.from_bytes(p[o : o + 4], "big")
+
+
+def _ber_len(p: bytes, o: int) -> tuple[int, int] | None:
+    """(length, offset of the value) of the BER/DER length octets at ``o``; None if malformed."""
+    first = p[o] if o < len(p) else 0x80
+    if first < 0x80:
+        return first, o + 1
+    n = first & 0x7F
+    if not 1 <= n <= 4 or o + 1 + n > len(p):
+        return None
+    return int.from_bytes(p[o + 1 : o + 1 + n], "big"), o + 1 + n
+
+
+# --- TLS, DTLS, QUIC ----------------------------------------------------------------------------
+
+
+def _tls(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """TLS record header (RFC 8446 5.1) with a plausible type, version and length; SSLv2 hello."""
+    if len(p) >= 6 and p[1] == 3 and p[2] <= 4 and 0 < _u16(p, 3) <= 18432:
+        if p[0] == 0x16:  # handshake: only a ClientHello (client_version 3.x) or a ServerHello
+            return "tls" if p[5] == 2 or (p[5] == 1 and (len(p) < 10 or p[9] == 3)) else None
+        if p[0] == 0x14:
+            return "tls" if _u16(p, 3) == 1 and p[5] == 1 else None
+        return "tls" if p[0] in (0x15, 0x17) else None
+    if len(p) >= 11 and p[0] & 0x80 and p[2] == 1 and p[3] in (0, 3) and p[4] <= 4:
+        return "tls" if ((p[0] & 0x7F) << 8 | p[1]) + 2 >= len(p) else None
+    return None
+
+
+def _hello_has_srtp(p: bytes, body: int, client: bool) -> bool:
+    """Whether the DTLS hello whose body starts at ``body`` carries use_srtp (extension 14)."""
+    o = body + 34  # version, random
+    o += 1 + (p[o] if o < len(p) else 0)  # session id
+    if client:
+        o += 1 + (p[o] if o < len(p) else 0)  # cookie
+        o += 2 + _u16(p, o)  # cipher suites
+        o += 1 + (p[o] if o < len(p) else 0)  # compression methods
+    else:
+        o += 3  # cipher suite, compression method
+    end = min(len(p), o + 2 + _u16(p, o))
+    o += 2
+    while o + 4 <= end:
+        if _u16(p, o) == 14:
+            return True
+        o += 4 + _u16(p, o + 2)
+    return False
+
+
+def _dtls(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """DTLS 1.0/1.2 record header (RFC 6347 4.1); a hello with use_srtp is WebRTC media."""
+    if len(p) < 13 or p[1] != 0xFE or p[2] not in (0xFF, 0xFD, 0xFC) or not 20 <= p[0] <= 25:
+        return None
+    if not 0 < _u16(p, 11) <= len(p) - 13:
+        return None
+    if p[0] == 22 and len(p) >= 25 and p[13] in (1, 2) and _hello_has_srtp(p, 25, p[13] == 1):
+        return "webrtc"
+    return "dtls"
+
+
+_QUIC_VERSIONS = frozenset(
+    {0x00000001, 0x6B3343CF, 0x709A50C4, 0xFACEB001, 0xFACEB002, 0xFACEB00E, *range(0xFF00000D, 0xFF000023)}
+)
+"""v1, v2, v2 draft, mvfst and IETF drafts 13-34."""
+
+
+def _quic_cids_fit(p: bytes) -> int | None:
+    """Offset after the long header's two connection ids when each is at most 20 bytes, else None."""
+    o = 6 + p[5]
+    if p[5] > 20 or o >= len(p) or p[o] > 20 or o + 1 + p[o] > len(p):
+        return None
+    return o + 1 + p[o]
+
+
+def _quic(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """QUIC long header with a known version (RFC 9000 17.2), or a gQUIC Q0xx/T0xx header."""
+    if len(p) < 14:
+        return None
+    if p[0] & 0x80:  # long header; the fixed bit may be greased (RFC 9287), so it is not checked
+        version, end = _u32(p, 1), _quic_cids_fit(p)
+        if p[1:3] in (b"Q0", b"T0") and p[3:5].isdigit():
+            return "quic"
+        if version in _QUIC_VERSIONS:
+            return "quic" if end is not None else None
+        if version == 0 and end is not None and (len(p) - end) % 4 == 0:  # version negotiation
+            offered = {_u32(p, o) for o in range(end, len(p), 4)}
+            return "quic" if offered & _QUIC_VERSIONS else None
+        return None
+    o = 9 if p[0] & 0x08 else 1  # gQUIC public header: flags, optional 8-byte CID, version
+    if p[0] & 0x01 and not p[0] & 0x40 and p[o : o + 2] in (b"Q0", b"T0") and p[o + 2 : o + 4].isdigit():
+        return "quic"
+    return None
+
+
+# --- name services, address configuration, time -------------------------------------------------
+
+_NB_NAME = re.compile(rb"\x20[A-P]{32}\x00\x00[\x20\x21]\x00\x01")
+"""A NetBIOS name (RFC 1002 4.1: 32 letters A-P) asked or answered as NB or NBSTAT, class IN."""
+
+
+def _dns_message(p: bytes) -> bool:
+    """DNS header sanity (RFC 1035 4.1.1) and a well-formed first question or answer record."""
+    if len(p) < 17:
+        return False
+    flags, qd, an, ns, ar = (_u16(p, o) for o in range(2, 12, 2))
+    if (flags >> 11) & 0xF not in (0, 1, 2, 4, 5) or flags & 0x40 or qd > 64 or max(an, ns, ar) > 512:
+        return False
+    if qd == 0 and (an == 0 or not flags & 0x8000):  # only a response may skip the question
+        return False
+    o = 12
+    for _ in range(128):  # labels up to the root, or up to a compression pointer
+        if o >= len(p) or 63 < p[o] < 0xC0:
+            return False
+        if p[o] == 0 or p[o] >= 0xC0:
+            o += p[o] >= 0xC0
+            break
+        o += 1 + p[o]
+    return o + 5 <= len(p) and _u16(p, o + 1) != 0 and _u16(p, o + 3) & 0x7FFF in (1, 3, 4, 254, 255)
+
+
+def _dns(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """DNS, mDNS, LLMNR (one format, told apart by port), NBNS; over TCP after a 2-byte length."""
+    if not udp:
+        n = _u16(p, 0)
+        if n != len(p) - 2 and not (53 in (orig, resp) and n > len(p) - 2):
+            return None
+        p = p[2:]
+    if _NB_NAME.match(p, 12):
+        return "netbios"
+    return dns_family(orig, resp) if _dns_message(p) else None
+
+
+def _dhcpv6(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """DHCPv6 message type 1-13 on 546/547 whose options parse to the end (RFC 8415 8, 9, 21.1)."""
+    if not {546, 547} & {orig, resp} or len(p) < 4 or not 1 <= p[0] <= 13:
+        return None
+    o = 34 if p[0] in (12, 13) else 4  # relay messages: hop count, link and peer addresses
+    while o + 4 <= len(p):
+        o += 4 + _u16(p, o + 2)
+    return "dhcpv6" if o == len(p) else None
+
+
+def _ntp(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """NTP (RFC 5905 7.3): version 1-4 and a mode on 123; elsewhere a 48-byte v3/v4 client/server."""
+    if len(p) < 8:
+        return None
+    version, mode = (p[0] >> 3) & 7, p[0] & 7
+    if 123 in (orig, resp):
+        return "ntp" if 1 <= version <= 4 and mode != 0 and (mode >= 6 or len(p) >= 48) else None
+    ok = len(p) == 48 and version in (3, 4) and mode in (3, 4) and p[1] <= 16 and p[2] <= 17
+    return "ntp" if ok else None
+
+
+# --- ASN.1/BER protocols --------------------------------------------------------------------------
+
+
+def _ber_seq(p: bytes) -> tuple[int, int] | None:
+    """(content offset, end) of an outer SEQUENCE that fills the payload or is followed by another."""
+    hdr = _ber_len(p, 1) if len(p) >= 7 and p[0] == 0x30 else None
+    if hdr is None:
+        return None
+    end = hdr[1] + hdr[0]
+    return None if end > len(p) or (end < len(p) and p[end] != 0x30) else (hdr[1], end)
+
+
+def _snmp(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """SNMP message (RFC 3416 3, RFC 3412 6): v1/v2c with community and PDU, or v3."""
+    seq = _ber_seq(p)
+    if seq is None or p[seq[0] : seq[0] + 2] != b"\x02\x01" or seq[0] + 4 > len(p):
+        return None
+    o, version = seq[0] + 3, p[seq[0] + 2]
+    if version == 3:
+        return "snmp" if p[o] == 0x30 else None
+    community = _ber_len(p, o + 1) if version <= 1 and p[o] == 0x04 else None
+    pdu = community[0] + community[1] if community else len(p)
+    return "snmp" if pdu < len(p) and 0xA0 <= p[pdu] <= 0xA8 else None
+
+
+_LDAP_OPS = frozenset({0x42, 0x4A, 0x50, 0x73, 0x77, 0x78, 0x79, *range(0x60, 0x70)})
+
+
+def _ldap(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """LDAPMessage (RFC 4511 4.1.1): SEQUENCE { messageID INTEGER, protocolOp [APPLICATION n] }."""
+    seq = _ber_seq(p)
+    if seq is None or p[seq[0]] != 0x02 or not 1 <= p[seq[0] + 1] <= 4:
+        return None
+    o = seq[0] + 2 + p[seq[0] + 1]
+    return "ldap" if o < seq[1] and p[o] in _LDAP_OPS else None
+
+
+_KRB_TAGS = {0x6A: 10, 0x6B: 11, 0x6C: 12, 0x6D: 13, 0x6E: 14, 0x6F: 15, 0x7E: 30}
+
+
+def _kerberos(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """[APPLICATION n] SEQUENCE that opens with pvno 5 and msg-type n (RFC 4120 5.4.1, 5.9.1);
+    alone in a datagram, after a 4-byte length over TCP (RFC 4120 7.2)."""
+    if not udp:
+        p = p[4:] if len(p) > 4 and _u32(p, 0) >= len(p) - 4 else b""
+    msg_type = _KRB_TAGS.get(p[0]) if p else None
+    hdr = _ber_len(p, 1)
+    inner = _ber_len(p, hdr[1] + 1) if hdr and p[hdr[1] : hdr[1] + 1] == b"\x30" else None
+    if msg_type is None or inner is None:
+        return None
+    o, tag = inner[1], 0xA1 if msg_type in (10, 12) else 0xA0
+    return "kerberos" if p[o : o + 10] == bytes((tag, 3, 2, 1, 5, tag + 1, 3, 2, 1, msg_type)) else None
+
+
+# --- VPNs and tunnels -----------------------------------------------------------------------------
+
+_IKE_EXCHANGES = frozenset({1, 2, 3, 4, 5, 6, 32, 33, 34, 35, 36, 37, 43, 44})
+
+
+def _ipsec(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """IKEv1/v2 header (RFC 2408 3.1, RFC 7296 3.1); on 4500 also ESP-in-UDP (RFC 3948 2)."""
+    natt = 4500 in (orig, resp)
+    o = 4 if natt and p[:4] == b"\x00\x00\x00\x00" else 0  # non-ESP marker
+    h = p[o : o + 28]
+    if len(h) == 28 and h[17] in (0x10, 0x20) and h[18] in _IKE_EXCHANGES and _u32(h, 24) == len(p) - o:
+        return "ipsec" if h[:8] != bytes(8) else None
+    esp = o == 0 and (p == b"\xff" or (len(p) >= 16 and _u32(p, 0) >= 256 and _u32(p, 4) != 0))
+    return "ipsec" if natt and esp else None  # NAT keepalive, or SPI and sequence number
+
+
+_WG_LENGTHS = {1: 148, 2: 92, 3: 64}
+
+
+def _wireguard(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """WireGuard message types 1-3 of their exact sizes, or type 4 transport data (whitepaper 5.4)."""
+    if len(p) < 32 or p[1:4] != b"\x00\x00\x00" or not 1 <= p[0] <= 4:
+        return None
+    if p[0] == 4:
+        return "wireguard" if len(p) % 16 == 0 and p[4:8] != b"\x00\x00\x00\x00" else None
+    return "wireguard" if _WG_LENGTHS[p[0]] == len(p) else None
+
+
+def _openvpn(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """OpenVPN hard reset (opcodes 1, 2, 7, 8, 10; key id 0), after a 2-byte length over TCP.
+
+    Plain: session id, an ack array of 0 or 1 ids (then the peer's session id), message packet id
+    0. With tls-auth or tls-crypt: replay packet id 1 and a Unix time, after an HMAC of 0, 16, 20,
+    32 or 64 bytes (OpenVPN's ssl_pkt.h and its protocol overview).
+    """
+    if not udp:
+        p = p[2:] if _u16(p, 0) == len(p) - 2 else b""
+    if len(p) < 14 or p[0] not in (0x08, 0x10, 0x38, 0x40, 0x50):
+        return None
+    if any(_u32(p, 9 + h) == 1 and _u32(p, 13 + h) > 1_000_000_000 for h in (0, 16, 20, 32, 64)):
+        return "openvpn"
+    o = 10 + 12 * p[9] if p[9] <= 1 else len(p)
+    return "openvpn" if o + 4 <= len(p) <= o + 64 and p[o : o + 4] == b"\x00\x00\x00\x00" else None
+
+
+# --- magic numbers and binary openings ---------------------------------------------------------------------
+
+
+_MAGIC: tuple[tuple[re.Pattern[bytes], str], ...] = tuple(
+    (re.compile(pattern, re.DOTALL), name)
+    for pattern, name in (
+        # SMB1/2/3 after a NetBIOS session message header (RFC 1002 4.3.1, [MS-SMB2] 2.2.1)
+        (rb"\x00...[\xff\xfe\xfd]SMB", "smb"),
+        # NetBIOS session request: called and calling names, 32 letters A-P each (RFC 1002 4.3.2)
+        (rb"\x81\x00\x00.\x20[A-P]{32}", "netbios"),
+        # NetBIOS datagram: type 0x10-0x12, flags, id, source ip and port, length, offset 0, name (4.4.1)
+        (rb"[\x10-\x12][\x00-\x0f].{10}\x00\x00\x20[A-P]{32}", "netbios"),
+        # DHCP: BOOTREQUEST/BOOTREPLY with the magic cookie at offset 236 (RFC 2131 3)
+        (rb"[\x01\x02].{235}\x63\x82\x53\x63", "dhcp"),
+        # PostgreSQL SSLRequest, GSSENCRequest, CancelRequest (PostgreSQL protocol, Message Formats)
+        (rb"\x00\x00\x00\x08\x04\xd2\x16[\x2f\x30]\Z|\x00\x00\x00\x10\x04\xd2\x16\x2e", "postgresql"),
+        # MQTT CONNECT: type 1, remaining length, protocol name MQTT level 3-5 or MQIsdp (MQTT 3.1.2.1)
+        (rb"\x10[\x80-\xff]{0,3}[\x00-\x7f](?:\x00\x04MQTT[\x03-\x05]|\x00\x06MQIsdp)", "mqtt"),
+        # Redis command in RESP: an array of bulk strings (Redis serialization protocol)
+        (rb"\*[1-9][0-9]{0,6}\r\n\$[0-9]{1,9}\r\n", "redis"),
+        # Telnet IAC WILL/WONT/DO/DONT option, alone or followed by another IAC (RFC 854)
+        (rb"\xff[\xfb-\xfe][\x00-\x31](?:\xff|\Z)", "telnet"),
+        # BitTorrent peer handshake (BEP 3), DHT KRPC query/response (BEP 5), UDP tracker (BEP 15)
+        (rb"\x13BitTorrent protocol", "bittorrent"),
+        (rb"d(?:1:ad2:id20:|1:rd2:id20:|2:ip).*1:y1:[eqr]", "bittorrent"),
+        (rb"\x00\x00\x04\x17\x27\x10\x19\x80\x00\x00\x00\x00.{4}\Z", "bittorrent"),
+    )
+)
+"""Signatures that are a fixed pattern at the start of the payload."""
+
+
+def _magic(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """The first fixed-pattern signature that matches at the start of the payload."""
+    for pattern, name in _MAGIC:
+        if pattern.match(p):
+            return name
+    return None
+
+
+def _rdp(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """TPKT + X.224 Connection Request with an RDP cookie or RDP_NEG_REQ ([MS-RDPBCGR] 2.2.1.1)."""
+    if len(p) < 11 or p[:2] != b"\x03\x00" or _u16(p, 2) != len(p) or p[4] != len(p) - 5:
+        return None
+    rdp_port = 3389 in (orig, resp)
+    if p[5] == 0xE0:  # Connection Request; Connection Confirm (0xD0) counts only on 3389
+        body = p[11:]
+        rdp_port |= body.startswith((b"Cookie: mstshash=", b"Cookie: msts=")) or body[:2] == b"\x01\x00"
+    return "rdp" if rdp_port and p[5] in (0xE0, 0xD0) else None
+
+
+def _postgresql(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """PostgreSQL v3.0 StartupMessage: length, protocol 196608, NUL-terminated name/value pairs."""
+    ok = len(p) >= 9 and _u32(p, 0) == len(p) and _u32(p, 4) == 196608 and p[-1] == 0
+    return "postgresql" if ok else None
+
+
+_MYSQL_VERSION = re.compile(rb"[0-9][0-9A-Za-z.\-_+~]{0,60}\x00")
+
+
+def _mysql(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """MySQL/MariaDB Protocol::HandshakeV10: protocol 10, version, thread id, salt, zero filler."""
+    if len(p) < 40 or p[3] != 0 or int.from_bytes(p[:3], "little") != len(p) - 4 or p[4] != 10:
+        return None
+    version = _MYSQL_VERSION.match(p, 5)
+    filler = version.end() + 12 if version else len(p)
+    return "mysql" if filler < len(p) and p[filler] == 0 else None
+
+
+def _stun(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """STUN header with the magic cookie (RFC 8489 5); ICE checks (RFC 8445 7.1) are WebRTC."""
+    if len(p) < 20 or p[0] & 0xC0 or _u16(p, 2) != len(p) - 20 or len(p) % 4:
+        return None
+    if p[4:8] != b"\x21\x12\xa4\x42":  # RFC 3489 STUN had no cookie: only on its port
+        return "stun" if _u16(p, 0) in (0x0001, 0x0101, 0x0111) and 3478 in (orig, resp) else None
+    o = 20
+    while o + 4 <= len(p):
+        if _u16(p, o) in (0x0024, 0x0025, 0x8029, 0x802A):
+            return "webrtc"
+        o += 4 + (_u16(p, o + 2) + 3) // 4 * 4
+    return "stun"
+
+
+def _socks(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """SOCKS5 greeting (RFC 1928 3) or SOCKS4 request, only on a SOCKS port."""
+    if len(p) < 3 or not {1080, 9050, 9150} & {orig, resp}:
+        return None
+    ok = (p[0] == 5 and p[1] == len(p) - 2) or (p[0] == 4 and p[1] in (1, 2) and len(p) >= 9 and p[-1] == 0)
+    return "socks" if ok else None
+
+
+# --- text protocols -------------------------------------------------------------------------------
+
+_HTTP_METHODS = frozenset(b"GET POST HEAD PUT DELETE OPTIONS TRACE PATCH CONNECT PROPFIND MKCOL".split())
+_SIP_METHODS = frozenset(
+    b"INVITE REGISTER OPTIONS ACK BYE CANCEL SUBSCRIBE NOTIFY PUBLISH INFO REFER MESSAGE UPDATE PRACK".split()
+)
+_RTSP_METHODS = frozenset(
+    b"OPTIONS DESCRIBE SETUP PLAY PAUSE TEARDOWN ANNOUNCE RECORD GET_PARAMETER SET_PARAMETER".split()
+)
+_TOKEN = re.compile(rb"[A-Z][A-Z_-]{1,19}")
+_STATUS = re.compile(rb"(HTTP/1\.[01]|RTSP/[12]\.0|SIP/2\.0) [1-6][0-9][0-9]")
+_PRI = rb"<(?:19[01]|1[0-8][0-9]|[1-9]?[0-9])>"
+_SYSLOG = re.compile(rb"(?:[1-9][0-9]{0,5} )?" + _PRI + rb"(?:1 [0-9-]|[A-Z][a-z][a-z] [ 0-3][0-9] )")
+"""RFC 5424 (version 1) or RFC 3164 (BSD timestamp) header, RFC 6587 octet counting on TCP."""
+_SYSLOG_BARE = re.compile(_PRI + rb"[\x20-\x7e]")
+"""Only a priority and text, as many senders (Python's SysLogHandler) write to port 514."""
+_IMAP = re.compile(rb"[A-Za-z0-9.]{1,16} (?:CAPABILITY|LOGIN|AUTHENTICATE|STARTTLS|LOGOUT|SELECT|ID)\b", re.I)
+_COMMANDS = (
+    ("smtp", (b"EHLO ", b"HELO ", b"MAIL FROM:", b"RCPT TO:", b"STARTTLS")),
+    ("ftp", (b"AUTH TLS", b"AUTH SSL", b"FEAT", b"SYST", b"PASV", b"EPSV", b"PORT ", b"EPRT ", b"OPTS ")),
+    ("pop3", (b"CAPA", b"STLS", b"APOP ", b"UIDL")),
+)
+
+
+def _request_line(line: bytes, complete: bool, udp: bool, orig: int, resp: int) -> str | None:
+    """'METHOD target VERSION' of HTTP (with SSDP, proxy and tracker forms), RTSP or SIP."""
+    method, _, rest = line.partition(b" ")
+    target, _, version = rest.rpartition(b" ")
+    cut_short = not complete or b" " not in rest  # a truncated line, or an HTTP/0.9 'GET /path'
+    if version.startswith(b"HTTP/") or (cut_short and method in _HTTP_METHODS and rest[:1] == b"/"):
+        if (
+            method == b"M-SEARCH"
+            or (method == b"NOTIFY" and target == b"*")
+            or (udp and 1900 in (orig, resp))
+        ):
+            return "ssdp"
+        if method == b"BT-SEARCH" or (b"/announce?" in target and b"info_hash=" in target):
+            return "bittorrent"
+        if (method == b"CONNECT" and rest[:1] != b"/") or target.startswith((b"http://", b"https://")):
+            return "http-proxy"
+        return "http" if _TOKEN.fullmatch(method) else None
+    if version in (b"RTSP/1.0", b"RTSP/2.0") and method in _RTSP_METHODS:
+        return "rtsp"
+    sip_uri = target.startswith((b"sip:", b"sips:", b"tel:"))
+    return "sip" if version == b"SIP/2.0" and method in _SIP_METHODS and sip_uri else None
+
+
+def _mail_ftp(line: bytes, orig: int, resp: int) -> str | None:
+    """SMTP/FTP/POP3/IMAP greetings and first commands; words they share are told apart by port."""
+    hint = by_port_hint(orig, resp)
+    if line[:4] in (b"220 ", b"220-"):
+        text = line.upper()
+        if b"SMTP" in text or b"MAIL" in text:
+            return "smtp"
+        return "ftp" if b"FTP" in text else hint if hint in ("ftp", "smtp") else None
+    if line.startswith(b"+OK"):  # also a Redis reply, which has no text after it
+        return "pop3" if (line[3:4] == b" " and 6379 not in (orig, resp)) or hint == "pop3" else None
+    if line.startswith((b"* OK", b"* PREAUTH")):
+        return "imap"
+    head = line[:10].upper()
+    for name, commands in _COMMANDS:
+        if head.startswith(commands):
+            return name
+    if head.startswith((b"USER ", b"PASS ", b"AUTH ", b"QUIT")):
+        return hint
+    return "imap" if _IMAP.match(line) else None
+
+
+def _text(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+    """Line-oriented protocols, recognised by their first line."""
+    if len(p) < 4 or not 0x20 < p[0] < 0x7F:
+        return None
+    if p.startswith(b"SSH-") and p[4:5].isdigit():
+        return "ssh"
+    end = p.find(b"\n", 0, 1024)
+    line = p[:end].rstrip(b"\r") if end >= 0 else p[:1024]
+    status = _STATUS.match(line)
+    if status:
+        kind = status.group(1)[:3]
+        return "ssdp" if kind == b"HTT" and udp else {b"HTT": "http", b"RTS": "rtsp", b"SIP": "sip"}[kind]
+    if _SYSLOG.match(p) or (514 in (orig, resp) and _SYSLOG_BARE.match(p)):
+        return "syslog"
+    found = _request_line(line, end >= 0, udp, orig, resp)
+    return found if found or udp or end < 0 else _mail_ftp(line, orig, resp)
+
+
+# --- dispatch -------------------------------------------------------------------------------------
+
+_TCP_CHECKS: tuple[Check, ...] = (
+    _tls, _text, _magic, _rdp, _postgresql, _mysql, _kerberos, _ldap, _snmp, _dns, _openvpn, _stun, _socks,
+)  # fmt: skip
+_UDP_CHECKS: tuple[Check, ...] = (
+    _quic, _dtls, _stun, _dns, _magic, _dhcpv6, _ntp, _ipsec, _snmp, _ldap, _kerberos, _text, _openvpn,
+    _wireguard,
+)  # fmt: skip
+
+PAYLOAD_PROTOCOLS: frozenset[str] = frozenset({
+    "tls", "dtls", "webrtc", "quic", "dns", "mdns", "llmnr", "netbios", "dhcp", "dhcpv6", "ntp", "snmp",
+    "ldap", "kerberos", "ipsec", "wireguard", "openvpn", "smb", "rdp", "postgresql", "mysql", "mqtt",
+    "redis", "telnet", "bittorrent", "stun", "socks", "ssh", "http", "http-proxy", "ssdp", "rtsp", "sip",
+    "syslog", "smtp", "ftp", "pop3", "imap",
+})  # fmt: skip
+"""Every name :func:`guess_by_payload` can return."""
+
+PROTOCOLS: frozenset[str] = PAYLOAD_PROTOCOLS | PORT_PROTOCOLS
+"""Every name :func:`guess_by_payload` or :func:`guess_by_port` can return."""
+
+
+def _guess(transport: str, orig_port: int, resp_port: int, payload: bytes) -> str | None:
+    """Run the transport's signature checks in order; the first match wins."""
+    udp = transport == "udp"
+    for check in _UDP_CHECKS if udp else _TCP_CHECKS if transport == "tcp" else ():
+        found = check(payload, orig_port, resp_port, udp)
+        if found is not None:
+            return found
+    return None
+
+
+def guess_by_payload(
+    transport: str, orig_port: int, resp_port: int, direction: int, payload: bytes
+) -> str | None:
+    """The application protocol one packet's payload proves, or None when no signature matches.
+
+    ``transport`` is 'tcp' or 'udp' (anything else gives None). ``direction`` (ORIG 0 / RESP 1) is
+    part of the dissector seam but not relied on: a capture can start in the middle of a flow, so
+    every signature holds either way. Ports only break ties between protocols that share a format
+    (DNS/mDNS/LLMNR, the FTP/POP3 'USER') or gate weak signatures (ESP on 4500, SOCKS). Never raises.
+    """
+    if not payload:
+        return None
+    try:
+        return _guess(transport, orig_port, resp_port, bytes(payload))
+    except Exception:  # a check that trips on hostile bytes must not take the flow down
+        return None
+
+
+def classify(
+    transport: str, orig_port: int, resp_port: int, packets: Iterable[tuple[int, bytes]]
+) -> tuple[str | None, str | None]:
+    """(app_proto, app_by) of a flow from its first payload packets, given as (direction, payload).
+
+    The first packet whose payload matches a signature decides ('payload'); otherwise the
+    well-known port does ('port'); otherwise (None, None). These fill ``L7Facts.app_proto/app_by``.
+    """
+    for direction, payload in packets:
+        found = guess_by_payload(transport, orig_port, resp_port, direction, payload)
+        if found is not None:
+            return found, "payload"
+    by_port = guess_by_port(transport, orig_port, resp_port)
+    return (by_port, "port") if by_port is not None else (None, None)

@@ -1,0 +1,225 @@
+"""HTTP/1.x over TCP: request heads of the originator, the first response head of the responder.
+
+Each direction is reassembled with :class:`TcpStream`, so a head split over segments is read once
+complete, and pipelined requests in one segment are all read. Request bodies are skipped by their
+Content-Length; after a chunked body (or anything unexpected) the parser resynchronises on the next
+line that looks like a request line. Like tshark, a request is recognised by its first token alone
+(``OPTIONS\\n`` counts), line ends may be bare LF, and a head counts once it is complete.
+Everything is bounded: 100 requests and 256 KiB per direction, 32 KiB per head.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
+from flowradar.engine.dissect.tcpstream import TcpStream
+from flowradar.model.flow import L7Facts
+
+MAX_REQUESTS = 100
+"""A dissector stops after this many requests in one flow."""
+MAX_STREAM = 256 * 1024
+"""A dissector stops after this many payload bytes in either direction."""
+MAX_HEAD = 32 * 1024
+"""A request or response head longer than this is not read."""
+
+METHODS = frozenset(
+    b"GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK "
+    b"UNLOCK SEARCH REPORT CHECKIN CHECKOUT UNCHECKOUT MKACTIVITY MKWORKSPACE VERSION-CONTROL "
+    b"BASELINE-CONTROL MERGE LABEL UPDATE ORDERPATCH ACL MKCALENDAR BIND UNBIND REBIND POLL BCOPY "
+    b"BDELETE BMOVE BPROPFIND BPROPPATCH SUBSCRIBE UNSUBSCRIBE NOTIFY M-SEARCH CCM_POST RPC_CONNECT "
+    b"RPC_IN_DATA RPC_OUT_DATA".split()
+)
+"""Request methods of HTTP/1.x and its extensions (WebDAV, SSDP/GENA, RPC over HTTP); not RTSP's."""
+
+_METHOD_ALT = b"|".join(re.escape(m) for m in sorted(METHODS, key=len, reverse=True))
+_REQUEST_LINE = re.compile(rb"(?m)^(?:" + _METHOD_ALT + rb") [^\r\n]*HTTP/1\.\d\r?$")
+_HEAD_END = re.compile(rb"\n\r?\n")
+_LONGEST_METHOD = max(len(m) for m in METHODS)
+_TOKEN_PREFIX = re.compile(rb"[A-Z_-]*")
+_WANTED = frozenset({b"host", b"user-agent", b"referer", b"content-length", b"transfer-encoding"})
+
+
+def looks_like_http(payload: bytes) -> bool:
+    """True when the payload starts with '<known method> ' or with an 'HTTP/1.' status line."""
+    if payload.startswith(b"HTTP/1."):
+        return True
+    space = payload.find(b" ", 0, 20)
+    return space > 0 and payload[:space] in METHODS
+
+
+def _text(raw: bytes) -> str:
+    return raw.strip(b" \t").decode("utf-8", "replace")
+
+
+def _head_fields(lines: list[bytes]) -> dict[bytes, bytes]:
+    """The first value of each wanted header (names lower-cased); folded lines are ignored."""
+    out: dict[bytes, bytes] = {}
+    for line in lines:
+        name, sep, value = line.partition(b":")
+        key = name.strip(b" \t").lower()
+        if sep and key in _WANTED and key not in out and line[:1] not in (b" ", b"\t"):
+            out[key] = value.rstrip(b"\r")
+    return out
+
+
+def _split_head(buf: bytearray) -> tuple[list[bytes], int] | None:
+    """Lines of the complete head at the start of ``buf`` and its length, None while incomplete."""
+    m = _HEAD_END.search(buf, 0, MAX_HEAD + 4)
+    if m is None:
+        return None
+    lines = bytes(buf[: m.start()]).split(b"\n")
+    return [line.rstrip(b"\r") for line in lines], m.end()
+
+
+class HttpDissector:
+    """Fills the http_* facts of a flow from its requests (all of them) and its first response."""
+
+    __slots__ = ("_orig", "_orig_done", "_resp", "_resp_done", "_seen", "_skip", "_synced")
+
+    def __init__(self) -> None:
+        self._orig = TcpStream(MAX_STREAM)
+        self._resp = TcpStream(MAX_HEAD)
+        self._seen = [0, 0]  # payload bytes per direction
+        self._skip = 0  # request body bytes still to skip
+        self._synced = True  # the originator stream is at a request boundary
+        self._orig_done = False
+        self._resp_done = False
+
+    def feed(self, pkt: L7Packet, facts: L7Facts) -> bool:
+        """Read what this segment completes; True while more requests may come."""
+        if pkt.transport != "tcp":
+            return False
+        direction = 0 if pkt.direction == ORIG else 1
+        self._seen[direction] += len(pkt.payload)
+        if direction == 0 and not self._orig_done:
+            self._orig.add(pkt.seq, pkt.payload)
+            self._read_requests(facts)
+        elif direction == 1 and not self._resp_done:
+            self._resp.add(pkt.seq, pkt.payload)
+            self._read_response(facts)
+        return (
+            not self._orig_done
+            and facts.http_requests < MAX_REQUESTS
+            and max(self._seen) <= MAX_STREAM
+            and not self._orig.overflow
+        )
+
+    def _read_requests(self, facts: L7Facts) -> None:
+        stream = self._orig
+        for _ in range(MAX_REQUESTS + 1):
+            if self._skip:
+                step = min(self._skip, len(stream.data))
+                stream.consume(step)
+                self._skip -= step
+                if self._skip:
+                    return
+            if not stream.data or facts.http_requests >= MAX_REQUESTS:
+                return
+            if not self._synced and not self._resync(facts):
+                return
+            if not self._read_request(facts):
+                return
+
+    def _resync(self, facts: L7Facts) -> bool:
+        """Drop bytes up to the next request line; False when none is buffered yet."""
+        data = self._orig.data
+        if facts.http_requests == 0 and not 0x21 <= data[0] < 0x7F:
+            self._orig_done = True
+            raise DissectError("not HTTP/1.x: the originator's first byte is not text")
+        m = _REQUEST_LINE.search(data)
+        if m is None:
+            keep = len(data) - (data.rfind(b"\n") + 1)  # a request line may be arriving
+            self._orig.consume(len(data) - keep if keep < 8192 else len(data))
+            if facts.http_requests == 0 and self._seen[0] > 16384:
+                self._orig_done = True
+                raise DissectError("not HTTP/1.x: no request line in the first 16 KiB")
+            return False
+        self._orig.consume(m.start())
+        self._synced = True
+        return True
+
+    def _read_request(self, facts: L7Facts) -> bool:
+        """Read one request head at the start of the stream; False when it is not complete yet."""
+        data = self._orig.data
+        space, eol = data.find(b" ", 0, _LONGEST_METHOD + 1), data.find(b"\n", 0, _LONGEST_METHOD + 2)
+        ends = [i for i in (space, eol) if i >= 0]
+        token = bytes(data[: min(ends) if ends else _LONGEST_METHOD + 1]).rstrip(b"\r")
+        if token not in METHODS:
+            if not ends and len(data) <= _LONGEST_METHOD and _TOKEN_PREFIX.fullmatch(token):
+                return False  # the first token may still be arriving
+            self._synced = False
+            return True
+        head = _split_head(data)
+        if head is None:
+            if len(data) > MAX_HEAD:
+                self._orig_done = True
+            return False
+        lines, size = head
+        self._orig.consume(size)
+        self._record_request(lines, facts)
+        return True
+
+    def _record_request(self, lines: list[bytes], facts: L7Facts) -> None:
+        fields = _head_fields(lines[1:])
+        facts.http_requests += 1
+        host = _text(fields[b"host"]).lower() if b"host" in fields else None
+        agent = _text(fields[b"user-agent"]) if b"user-agent" in fields else None
+        if host and host not in facts.http_hosts:
+            facts.http_hosts.append(host)
+        if agent and agent not in facts.http_user_agents:
+            facts.http_user_agents.append(agent)
+        if facts.http_method is None:
+            method, _, rest = lines[0].partition(b" ")
+            target, _, version = rest.rpartition(b" ")
+            facts.http_method = method.decode("ascii")
+            facts.http_path = _text(target if version.startswith(b"HTTP/") else rest)
+            facts.http_host, facts.http_user_agent = host, agent
+            facts.http_referer = _text(fields[b"referer"]) if b"referer" in fields else None
+        self._plan_body(fields)
+
+    def _plan_body(self, fields: dict[bytes, bytes]) -> None:
+        """Skip a Content-Length body; after a chunked one, resynchronise on the next request."""
+        if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
+            self._synced = False
+            return
+        length = fields.get(b"content-length", b"").strip(b" \t")
+        if length.isdigit() and len(length) <= 12:
+            self._skip = int(length)
+
+    def _read_response(self, facts: L7Facts) -> None:
+        """Read the first final (non-1xx) response head; then the responder is ignored."""
+        for _ in range(8):
+            data = self._resp.data
+            if len(data) >= 7 and not data.startswith(b"HTTP/1."):
+                self._resp_done = True
+                return
+            head = _split_head(data)
+            if head is None:
+                self._resp_done = self._resp.overflow
+                return
+            lines, size = head
+            self._resp.consume(size)
+            parts = lines[0].split(b" ", 2)
+            status = int(parts[1]) if len(parts) >= 2 and len(parts[1]) == 3 and parts[1].isdigit() else 0
+            if not 100 <= status < 200:
+                break
+        self._resp_done = True
+        facts.http_status = status or None
+        content_type = _head_fields_any(lines[1:], b"content-type")
+        if content_type is not None:
+            facts.http_content_type = _text(content_type)
+
+
+def _head_fields_any(lines: list[bytes], wanted: bytes) -> bytes | None:
+    """The first value of one header of a head, None when absent."""
+    for line in lines:
+        name, sep, value = line.partition(b":")
+        if sep and name.strip(b" \t").lower() == wanted:
+            return value
+    return None
+
+
+def create() -> HttpDissector:
+    """A fresh HTTP dissector for one flow (the engine's DissectorFactory)."""
+    return HttpDissector()

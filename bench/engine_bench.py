@@ -170,7 +170,7 @@ class Run:
     wall_s: float
     user_s: float
     sys_s: float
-    max_rss_mb: float
+    max_rss_mib: float
     returncode: int
     timed_out: bool = False
 
@@ -230,7 +230,7 @@ def run_measured(
                 wall_s=round(wall, 4),
                 user_s=round(usage.ru_utime, 4),
                 sys_s=round(usage.ru_stime, 4),
-                max_rss_mb=round(usage.ru_maxrss / 1024, 1),
+                max_rss_mib=round(usage.ru_maxrss / 1024, 1),
                 returncode=proc.returncode,
                 timed_out=timed_out.is_set(),
             ),
@@ -403,7 +403,7 @@ class Row:
     mpps: float | None = None
     median_mpps: float | None = None
     cpu_s: float | None = None
-    max_rss_mb: float | None = None
+    max_rss_mib: float | None = None
     vs: dict[str, float | None] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -415,7 +415,7 @@ class Row:
         self.best_wall_s = best.wall_s
         self.median_wall_s = round(statistics.median(r.wall_s for r in good), 4)
         self.cpu_s = round(best.user_s + best.sys_s, 4)
-        self.max_rss_mb = max(r.max_rss_mb for r in good)
+        self.max_rss_mib = max(r.max_rss_mib for r in good)
         if self.packets and best.wall_s > 0:
             self.mpps = round(self.packets / best.wall_s / 1e6, 4)
             self.median_mpps = round(self.packets / self.median_wall_s / 1e6, 4)
@@ -462,7 +462,7 @@ def print_table(rows: list[Row]) -> None:
         "best s",
         "median s",
         "Mpps",
-        "max RSS MB",
+        "max RSS MiB",
         "vs nfstream",
         "vs ndpiReader",
         "vs tshark",
@@ -478,7 +478,7 @@ def print_table(rows: list[Row]) -> None:
                 fmt(r.best_wall_s, ".2f"),
                 fmt(r.median_wall_s, ".2f"),
                 fmt(r.mpps, ".3f"),
-                fmt(r.max_rss_mb, ".1f"),
+                fmt(r.max_rss_mib, ".1f"),
                 *(fmt(r.vs.get(p), ".2f") + ("x" if r.vs.get(p) is not None else "") for p in PEERS),
                 r.status if not r.error else f"{r.status}: {r.error.splitlines()[-1][:50]}",
             )
@@ -536,7 +536,7 @@ def run_memory_per_flow(capture: Path, timeout: float) -> dict[str, Any]:
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return {"status": "failed", "error": f"timed out after {timeout:.0f} s"}
+        return {"status": "failed", "error": f"timed out after {timeout:g} s"}
     if proc.returncode != 0:
         return {"status": "failed", "error": _tail(proc.stderr or proc.stdout, lines=4)}
     try:
@@ -676,18 +676,21 @@ def main(argv: list[str] | None = None) -> int:
                 row.runs.append(out.run)
                 print(
                     f"run {i + 1}/{args.runs} {tool.name:<10} {kind:<6} {out.run.wall_s:8.2f} s "
-                    f"{out.run.max_rss_mb:8.1f} MB rc={out.run.returncode}"
+                    f"{out.run.max_rss_mib:8.1f} MiB rc={out.run.returncode}"
                     + (" TIMEOUT" if out.run.timed_out else ""),
                     flush=True,
                 )
                 row.extra["command"] = " ".join(argv_)
                 if out.run.timed_out:
-                    row.status, row.error = "failed", f"timed out after {args.timeout:.0f} s"
+                    row.status, row.error = "failed", f"timed out after {args.timeout:g} s"
                 elif out.run.returncode != 0:
                     row.status = "failed"
                     row.error = f"exit {out.run.returncode}: " + _tail(out.stderr or out.stdout, lines=4)
                 elif tool.parse_stdout is not None:
-                    row.extra[tool.name] = tool.parse_stdout(out.stdout)
+                    # Keep what the tool said about itself in its fastest run.
+                    parsed = tool.parse_stdout(out.stdout)
+                    if all(out.run.wall_s <= r.wall_s for r in row.runs):
+                        row.extra[tool.name] = parsed
 
     if not args.no_self_report:
         for tool in tools:

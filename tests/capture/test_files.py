@@ -403,3 +403,9 @@ def test_partial_pcapng_block_is_a_truncation(tmp_path: Path) -> None:
     source = open_capture(write(tmp_path, "cut.pcapng", good + epb("<", 0, 2, FRAME)[:30]))
     assert len(read_all(source)) == 1
     assert source.stats.warnings == [f"capture truncated at byte {len(good)} (partial block); 1 packet read"]
+
+
+def test_stdin_that_is_not_a_file_is_a_source_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("not a descriptor"))
+    with pytest.raises(SourceError, match="cannot read a capture from standard input"):
+        open_capture("-")

@@ -55,15 +55,29 @@ def tcpdump(ns: str, dev: str, out: Path, bpf: str = "") -> Iterator[Path]:
     """Capture on dev inside ns into out (pcap) for the duration of the block."""
     if shutil.which("tcpdump") is None:
         pytest.skip("tcpdump is not installed")
-    cmd = ["ip", "netns", "exec", ns, "tcpdump", "-n", "-U", "-i", dev, "-w", str(out)] + ([bpf] if bpf else [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "listening" not in (proc.stderr.readline() or ""):
-        pass
-    try:
-        yield out
-    finally:
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "tcpdump",
+        "-n",
+        "-U",
+        "--immediate-mode",
+        "-i",
+        dev,
+        "-w",
+        str(out),
+    ] + ([bpf] if bpf else [])
+    log = out.with_suffix(".log")
+    with open(log, "w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "listening" not in log.read_text():
+            time.sleep(0.05)
+        try:
+            yield out
+        finally:
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=10)

@@ -51,9 +51,10 @@ class _Stream:
     def open(cls, path: str) -> _Stream:
         """Open ``path`` ('-' is standard input, which is never closed by :meth:`close`)."""
         if path == "-":
-            if sys.stdin is None:
-                raise SourceError("cannot read a capture from standard input: there is none")
-            raw = io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
+            try:
+                raw = io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
+            except (AttributeError, OSError, ValueError):
+                raise SourceError("cannot read a capture from standard input: there is none") from None
             if raw.isatty():
                 raise SourceError("cannot read a capture from standard input: it is a terminal")
             return cls(raw)

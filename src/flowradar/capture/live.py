@@ -248,7 +248,9 @@ class LiveSource:
 
     def _setup(self, sock: socket.socket, ifindex: int, hwtype: int, bpf: str | None, promisc: bool) -> None:
         """Attach the filter, join promiscuous mode, then bind (no packet is queued before that)."""
-        program = compile_filter(bpf, self.linktype) if bpf else list(_ACCEPT_ALL)
+        # A cooked (SOCK_DGRAM) socket's filter sees the packet from its network header on.
+        framing = LINKTYPE_RAW if self.linktype == LINKTYPE_LINUX_SLL else self.linktype
+        program = compile_filter(bpf, framing) if bpf else list(_ACCEPT_ALL)
         if hwtype == 772:
             program = _DROP_OUTGOING + program
         _attach_filter(sock, program)

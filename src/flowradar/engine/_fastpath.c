@@ -559,14 +559,17 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
     flow_t *f = &t->flows[s];
     uint8_t fl = k->proto == 6 ? k->tcp_flags : 0;
     /* a new SYN on a finished connection, or the active timeout, starts a new record */
+    int idle = ts - f->last > t->idle_ns;
     int restart = (f->pkts[0] + f->pkts[1] > 0) &&
-                  ((ts - f->first > t->active_ns) ||
+                  (idle || (ts - f->first > t->active_ns) ||
                    (k->proto == 6 && (fl & 0x12) == 0x02 && (f->state == ST_FIN || f->state == ST_RST)));
     if (restart) {
-        uint8_t r = (ts - f->first > t->active_ns) ? END_ACTIVE : (f->state == ST_RST ? END_RST : END_FIN);
+        uint8_t r = idle ? (f->state == ST_RST ? END_RST : (f->state == ST_FIN ? END_FIN : END_IDLE))
+                    : (ts - f->first > t->active_ns) ? END_ACTIVE
+                    : (f->state == ST_RST ? END_RST : END_FIN);
         if (export_flow(t, f, r) != 0) return -1;
         reset_counters(t, f, ts);
-        if (r != END_ACTIVE) {
+        if (r != END_ACTIVE) { /* a new conversation: its first packet's sender is the originator */
             f->orig_is_a = (dir == 0) ? f->orig_is_a : !f->orig_is_a;
             dir = 0;
             f->l7_budget = t->l7_default;

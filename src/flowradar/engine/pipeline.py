@@ -13,7 +13,7 @@ import numpy as np
 
 from flowradar.capture.base import PacketBatch, PacketSource
 from flowradar.config import EngineConfig
-from flowradar.engine import _fastpath
+import flowradar.engine._fastpath as _fastpath
 from flowradar.engine.fragments import Reassembler
 from flowradar.engine.l7 import L7Dispatcher
 from flowradar.engine.records import EXPORT_DTYPE, FlowBatch

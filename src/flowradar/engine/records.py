@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flowradar.engine import _fastpath
+import flowradar.engine._fastpath as _fastpath
 from flowradar.model.flow import FlowRecord, L7Facts
 
 EXPORT_DTYPE = np.dtype(

@@ -48,7 +48,10 @@ def to_flat_dict(record: Any) -> dict[str, Any]:
         if f.metadata.get("nested") is not None:
             out.update(to_flat_dict(value))
         elif isinstance(value, list):
-            out[f.name] = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+            out[f.name] = [
+                dataclasses.asdict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v
+                for v in value
+            ]
         else:
             out[f.name] = value
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 
@@ -21,7 +22,7 @@ def human_bytes(n: float) -> str:
 
 
 def _table(title: str, *columns: str) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", expand=False, pad_edge=False)
+    t = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for i, c in enumerate(columns):
         t.add_column(c, justify="right" if i and c in ("flows", "packets", "bytes", "count") else "left")
     return t

@@ -300,6 +300,17 @@ def test_garbage_stops_the_dissector() -> None:
     assert facts.dns_queries == ["ok.example"]
 
 
+def test_costly_names_exhaust_the_flow_budget() -> None:
+    # every name loops through pointers: each message costs the whole per-message budget
+    costly = message([(b"\x01a\xc0\x0c", 1)], [rr(b"\x01b\xc0\x0c", 1, bytes(4))] * 200, response=True)
+    assert dns.parse_message(costly).steps == 4096
+    facts, d = L7Facts(), dns.create()
+    with pytest.raises(DissectError, match="costly"):
+        for _ in range(dns.MAX_FLOW_STEPS // 4096 + 1):
+            d.feed(udp(RESP, costly), facts)
+    assert facts.dns_queries == ["<name contains a pointer that loops>"]
+
+
 def test_message_limit() -> None:
     facts, d = L7Facts(), dns.create()
     query = udp(ORIG, message([(wire_name("t.example"), 16)]))

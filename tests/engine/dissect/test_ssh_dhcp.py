@@ -70,10 +70,8 @@ def test_looks_like_ssh(payload: bytes, expected: bool) -> None:
 def test_ssh_banners_match_tshark(corpus: Path, name: str) -> None:
     pcap = corpus / "pcaps" / name
     expected: dict[tuple[int, int], str] = {}  # (stream, sender port) -> banner
-    for stream, port, banner in tshark_fields(
-        pcap, "ssh.protocol", ["tcp.stream", "tcp.srcport", "ssh.protocol"]
-    ):
-        expected[(int(stream), int(port))] = banner
+    for row in tshark_fields(pcap, "ssh.protocol", ["tcp.stream", "tcp.srcport", "ssh.protocol"]):
+        expected[(int(row[0]), int(row[1]))] = row[2]
     flows = tcp_flows(pcap)
     assert expected
     for (stream, port), banner in expected.items():

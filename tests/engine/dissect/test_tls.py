@@ -151,6 +151,15 @@ def test_server_hello_that_overtook_its_first_segment(
     )
 
 
+@pytest.mark.corpus
+def test_tls_on_port_80_without_sni(results: dict[str, dict[str, tuple[L7Facts, str | None]]]) -> None:
+    # tshark takes this flow for HTTP (port 80); the payload is a TLS 1.2 handshake without SNI.
+    (facts, error), *_ = results["tls_port_80.pcapng"].values()
+    assert error is None
+    assert (facts.tls_sni, facts.tls_version, facts.tls_cipher) == (None, "TLSv1.2", "0xc02c")
+    assert facts.tls_ja4 is not None and facts.tls_ja4.startswith("t12i")
+
+
 def _tshark_hellos(pcap: Path, fields: list[str], hello: int) -> dict[str, list[str]]:
     rows = tshark_fields(pcap, f"tcp && tls.handshake.type == {hello} && !icmp", ["tcp.stream", *fields])
     out: dict[str, list[str]] = {}

@@ -32,6 +32,19 @@ def _u32(p: bytes, o: int) -> int:
     return int.from_bytes(p[o : o + 4], "big")
 
 
+def _looks_random(b: bytes) -> bool:
+    """Whether bytes look like key material or ciphertext: varied, with high bits, not zeros or text."""
+    return len(set(b)) * 2 > len(b) and max(b, default=0) >= 0x80
+
+
+def _varint(p: bytes, o: int) -> tuple[int, int]:
+    """(value, next offset) of the QUIC variable-length integer at ``o`` (RFC 9000 16); -1 if cut."""
+    n = 1 << (p[o] >> 6) if o < len(p) else 9
+    if o + n > len(p):
+        return -1, o
+    return int.from_bytes(p[o : o + n], "big") & ((1 << (8 * n - 2)) - 1), o + n
+
+
 def _ber_len(p: bytes, o: int) -> tuple[int, int] | None:
     """(length, offset of the value) of the BER/DER length octets at ``o``; None if malformed."""
     first = p[o] if o < len(p) else 0x80
@@ -47,15 +60,18 @@ def _ber_len(p: bytes, o: int) -> tuple[int, int] | None:
 
 
 def _tls(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
-    """TLS record header (RFC 8446 5.1) with a plausible type, version and length; SSLv2 hello."""
+    """TLS record header (RFC 8446 5.1) with a plausible type, version and length; or an SSLv2-format
+    ClientHello whose lengths add up (RFC 6101 E.1)."""
     if len(p) >= 6 and p[1] == 3 and p[2] <= 4 and 0 < _u16(p, 3) <= 18432:
         if p[0] == 0x16:  # handshake: only a ClientHello (client_version 3.x) or a ServerHello
             return "tls" if p[5] == 2 or (p[5] == 1 and (len(p) < 10 or p[9] == 3)) else None
         if p[0] == 0x14:
             return "tls" if _u16(p, 3) == 1 and p[5] == 1 else None
         return "tls" if p[0] in (0x15, 0x17) else None
-    if len(p) >= 11 and p[0] & 0x80 and p[2] == 1 and p[3] in (0, 3) and p[4] <= 4:
-        return "tls" if ((p[0] & 0x7F) << 8 | p[1]) + 2 >= len(p) else None
+    if len(p) >= 11 and p[0] & 0x80 and p[2] == 1 and p[3:5] in (b"\x00\x02", b"\x03\x00", b"\x03\x01"):
+        specs, session, challenge = _u16(p, 5), _u16(p, 7), _u16(p, 9)  # SSLv2-compatible ClientHello
+        ok = specs and specs % 3 == 0 and session in (0, 16) and 16 <= challenge <= 32
+        return "tls" if ok and (p[0] & 0x7F) << 8 | p[1] == 9 + specs + session + challenge else None
     return None
 
 
@@ -95,7 +111,7 @@ _QUIC_VERSIONS = frozenset(
 """v1, v2, v2 draft, mvfst and IETF drafts 13-34."""
 
 
-def _quic_cids_fit(p: bytes) -> int | None:
+def _quic_long_header(p: bytes) -> int | None:
     """Offset after the long header's two connection ids when each is at most 20 bytes, else None."""
     o = 6 + p[5]
     if p[5] > 20 or o >= len(p) or p[o] > 20 or o + 1 + p[o] > len(p):
@@ -103,16 +119,29 @@ def _quic_cids_fit(p: bytes) -> int | None:
     return o + 1 + p[o]
 
 
+def _quic_packet_fits(p: bytes, o: int, version: int) -> bool:
+    """Whether a v1/v2 long-header packet's token and Length fields (RFC 9000 17.2) fit the datagram."""
+    kind = (p[0] >> 4) & 3
+    kind = (kind - 1) % 4 if version == 0x6B3343CF else kind  # RFC 9369 3.2 renumbers the types
+    if kind == 3:  # Retry: token and a 16-byte integrity tag
+        return len(p) >= o + 16
+    if kind == 0:  # Initial: token length and token
+        token, o = _varint(p, o)
+        o += token if token >= 0 else len(p)
+    length, o = _varint(p, o)
+    return 20 <= length <= len(p) - o
+
+
 def _quic(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     """QUIC long header with a known version (RFC 9000 17.2), or a gQUIC Q0xx/T0xx header."""
     if len(p) < 14:
         return None
     if p[0] & 0x80:  # long header; the fixed bit may be greased (RFC 9287), so it is not checked
-        version, end = _u32(p, 1), _quic_cids_fit(p)
+        version, end = _u32(p, 1), _quic_long_header(p)
         if p[1:3] in (b"Q0", b"T0") and p[3:5].isdigit():
             return "quic"
         if version in _QUIC_VERSIONS:
-            return "quic" if end is not None else None
+            return "quic" if end is not None and _quic_packet_fits(p, end, version) else None
         if version == 0 and end is not None and (len(p) - end) % 4 == 0:  # version negotiation
             offered = {_u32(p, o) for o in range(end, len(p), 4)}
             return "quic" if offered & _QUIC_VERSIONS else None
@@ -120,7 +149,7 @@ def _quic(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     o = 9 if p[0] & 0x08 else 1  # gQUIC public header: flags, optional 8-byte CID, version
     if p[0] & 0x01 and not p[0] & 0x40 and p[o : o + 2] in (b"Q0", b"T0") and p[o + 2 : o + 4].isdigit():
         return "quic"
-    return None
+    return "quic" if p[0] & 0x08 and not p[0] & 0x41 and b"CHLO" in p[9:80] else None  # a later CHLO
 
 
 # --- name services, address configuration, time -------------------------------------------------
@@ -172,14 +201,15 @@ def _dhcpv6(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
 
 
 def _ntp(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
-    """NTP (RFC 5905 7.3): version 1-4 and a mode on 123; elsewhere a 48-byte v3/v4 client/server."""
+    """NTP (RFC 5905 7.3): version 1-4 and a mode on port 123; elsewhere only a 48-byte v3/v4 server
+    reply with a stratum, poll interval, negative precision and transmit time that make sense."""
     if len(p) < 8:
         return None
     version, mode = (p[0] >> 3) & 7, p[0] & 7
     if 123 in (orig, resp):
         return "ntp" if 1 <= version <= 4 and mode != 0 and (mode >= 6 or len(p) >= 48) else None
-    ok = len(p) == 48 and version in (3, 4) and mode in (3, 4) and p[1] <= 16 and p[2] <= 17
-    return "ntp" if ok else None
+    ok = len(p) == 48 and version in (3, 4) and mode == 4 and 1 <= p[1] <= 15 and p[2] <= 17 and p[3] >= 0xE0
+    return "ntp" if ok and p[40:44] != b"\x00\x00\x00\x00" else None
 
 
 # --- ASN.1/BER protocols --------------------------------------------------------------------------
@@ -252,16 +282,20 @@ def _ipsec(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     return "ipsec" if natt and esp else None  # NAT keepalive, or SPI and sequence number
 
 
-_WG_LENGTHS = {1: 148, 2: 92, 3: 64}
+_WG_LAYOUT = {1: (148, 8), 2: (92, 12), 3: (64, 8)}
+"""Message type -> (exact size, offset of the 32 random bytes: ephemeral key or nonce and cookie)."""
 
 
 def _wireguard(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
-    """WireGuard message types 1-3 of their exact sizes, or type 4 transport data (whitepaper 5.4)."""
-    if len(p) < 32 or p[1:4] != b"\x00\x00\x00" or not 1 <= p[0] <= 4:
+    """WireGuard handshake messages (types 1-3) of their exact sizes, or type 4 transport data padded
+    to 16 bytes with a 64-bit little-endian counter still below 2**32, each with a random 32-bit
+    index and random-looking keys or ciphertext where the whitepaper (5.4) puts them."""
+    if len(p) < 32 or p[1:4] != b"\x00\x00\x00" or not 1 <= p[0] <= 4 or p[4:8].count(0) > 1:
         return None
-    if p[0] == 4:
-        return "wireguard" if len(p) % 16 == 0 and p[4:8] != b"\x00\x00\x00\x00" else None
-    return "wireguard" if _WG_LENGTHS[p[0]] == len(p) else None
+    if p[0] == 4 and p[12:16] != b"\x00\x00\x00\x00":
+        return None
+    size, key = _WG_LAYOUT.get(p[0], (len(p) if len(p) % 16 == 0 else -1, 16))
+    return "wireguard" if size == len(p) and _looks_random(p[key : key + 32]) else None
 
 
 def _openvpn(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
@@ -273,8 +307,8 @@ def _openvpn(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     """
     if not udp:
         p = p[2:] if _u16(p, 0) == len(p) - 2 else b""
-    if len(p) < 14 or p[0] not in (0x08, 0x10, 0x38, 0x40, 0x50):
-        return None
+    if len(p) < 14 or p[0] not in (0x08, 0x10, 0x38, 0x40, 0x50) or not _looks_random(p[1:9]):
+        return None  # session ids are random 64-bit numbers
     if any(_u32(p, 9 + h) == 1 and _u32(p, 13 + h) > 1_000_000_000 for h in (0, 16, 20, 32, 64)):
         return "openvpn"
     o = 10 + 12 * p[9] if p[9] <= 1 else len(p)
@@ -301,8 +335,8 @@ _MAGIC: tuple[tuple[re.Pattern[bytes], str], ...] = tuple(
         (rb"\x10[\x80-\xff]{0,3}[\x00-\x7f](?:\x00\x04MQTT[\x03-\x05]|\x00\x06MQIsdp)", "mqtt"),
         # Redis command in RESP: an array of bulk strings (Redis serialization protocol)
         (rb"\*[1-9][0-9]{0,6}\r\n\$[0-9]{1,9}\r\n", "redis"),
-        # Telnet IAC WILL/WONT/DO/DONT option, alone or followed by another IAC (RFC 854)
-        (rb"\xff[\xfb-\xfe][\x00-\x31](?:\xff|\Z)", "telnet"),
+        # Telnet IAC WILL/WONT/DO/DONT option, alone or before another IAC; IAC SB ... IAC SE (RFC 854)
+        (rb"\xff[\xfb-\xfe][\x00-\x31](?:\xff|\Z)|\xff\xfa[\x00-\x31].{0,64}?\xff\xf0", "telnet"),
         # BitTorrent peer handshake (BEP 3), DHT KRPC query/response (BEP 5), UDP tracker (BEP 15)
         (rb"\x13BitTorrent protocol", "bittorrent"),
         (rb"d(?:1:ad2:id20:|1:rd2:id20:|2:ip).*1:y1:[eqr]", "bittorrent"),
@@ -381,26 +415,36 @@ _RTSP_METHODS = frozenset(
     b"OPTIONS DESCRIBE SETUP PLAY PAUSE TEARDOWN ANNOUNCE RECORD GET_PARAMETER SET_PARAMETER".split()
 )
 _TOKEN = re.compile(rb"[A-Z][A-Z_-]{1,19}")
+_HEADER = re.compile(rb"[A-Za-z-]{2,40}: ")
 _STATUS = re.compile(rb"(HTTP/1\.[01]|RTSP/[12]\.0|SIP/2\.0) [1-6][0-9][0-9]")
 _PRI = rb"<(?:19[01]|1[0-8][0-9]|[1-9]?[0-9])>"
 _SYSLOG = re.compile(rb"(?:[1-9][0-9]{0,5} )?" + _PRI + rb"(?:1 [0-9-]|[A-Z][a-z][a-z] [ 0-3][0-9] )")
 """RFC 5424 (version 1) or RFC 3164 (BSD timestamp) header, RFC 6587 octet counting on TCP."""
 _SYSLOG_BARE = re.compile(_PRI + rb"[\x20-\x7e]")
 """Only a priority and text, as many senders (Python's SysLogHandler) write to port 514."""
-_IMAP = re.compile(rb"[A-Za-z0-9.]{1,16} (?:CAPABILITY|LOGIN|AUTHENTICATE|STARTTLS|LOGOUT|SELECT|ID)\b", re.I)
-_COMMANDS = (
-    ("smtp", (b"EHLO ", b"HELO ", b"MAIL FROM:", b"RCPT TO:", b"STARTTLS")),
-    ("ftp", (b"AUTH TLS", b"AUTH SSL", b"FEAT", b"SYST", b"PASV", b"EPSV", b"PORT ", b"EPRT ", b"OPTS ")),
-    ("pop3", (b"CAPA", b"STLS", b"APOP ", b"UIDL")),
+_IMAP = re.compile(  # a tag with a digit in it, then a command that opens a session, as a whole word
+    rb"(?=[A-Za-z.]*[0-9])[A-Za-z0-9.]{1,16} "
+    rb"(?:(?:CAPABILITY|STARTTLS|LOGOUT|NOOP)$|(?:LOGIN|AUTHENTICATE|ID) )",
+    re.IGNORECASE,
+)
+_COMMANDS = (  # whole first lines that only one of SMTP, FTP and POP3 sends (RFC 5321, RFC 959, RFC 1939)
+    ("smtp", re.compile(rb"(?:EHLO|HELO) [!-~]+$|MAIL FROM: ?<|STARTTLS$", re.IGNORECASE)),
+    (
+        "ftp",
+        re.compile(rb"(?:AUTH (?:TLS|SSL)|FEAT|SYST|PASV|EPSV)$|PORT [0-9]+(?:,[0-9]+){5}$", re.IGNORECASE),
+    ),
+    ("pop3", re.compile(rb"(?:CAPA|STLS)$|APOP [!-~]+ [0-9a-f]{32}$", re.IGNORECASE)),
 )
 
 
-def _request_line(line: bytes, complete: bool, udp: bool, orig: int, resp: int) -> str | None:
+def _request_line(line: bytes, after: bytes | None, udp: bool, orig: int, resp: int) -> str | None:
     """'METHOD target VERSION' of HTTP (with SSDP, proxy and tracker forms), RTSP or SIP."""
     method, _, rest = line.partition(b" ")
     target, _, version = rest.rpartition(b" ")
-    cut_short = not complete or b" " not in rest  # a truncated line, or an HTTP/0.9 'GET /path'
-    if version.startswith(b"HTTP/") or (cut_short and method in _HTTP_METHODS and rest[:1] == b"/"):
+    http = version.startswith(b"HTTP/") or line.endswith((b"HTTP/1.1", b"HTTP/1.0"))
+    bare = rest == b"" and after is not None and _HEADER.match(after)  # 'OPTIONS' then 'Host: ...'
+    cut_short = after is None or (b" " not in rest and rest[:1] == b"/")  # cut by the snap length; HTTP/0.9
+    if http or (method in _HTTP_METHODS and (cut_short or bare)):
         if (
             method == b"M-SEARCH"
             or (method == b"NOTIFY" and target == b"*")
@@ -430,11 +474,10 @@ def _mail_ftp(line: bytes, orig: int, resp: int) -> str | None:
         return "pop3" if (line[3:4] == b" " and 6379 not in (orig, resp)) or hint == "pop3" else None
     if line.startswith((b"* OK", b"* PREAUTH")):
         return "imap"
-    head = line[:10].upper()
     for name, commands in _COMMANDS:
-        if head.startswith(commands):
+        if commands.match(line):
             return name
-    if head.startswith((b"USER ", b"PASS ", b"AUTH ", b"QUIT")):
+    if line[:5].upper() in (b"USER ", b"PASS ", b"AUTH ", b"QUIT"):
         return hint
     return "imap" if _IMAP.match(line) else None
 
@@ -453,7 +496,7 @@ def _text(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
         return "ssdp" if kind == b"HTT" and udp else {b"HTT": "http", b"RTS": "rtsp", b"SIP": "sip"}[kind]
     if _SYSLOG.match(p) or (514 in (orig, resp) and _SYSLOG_BARE.match(p)):
         return "syslog"
-    found = _request_line(line, end >= 0, udp, orig, resp)
+    found = _request_line(line, p[end + 1 :] if end >= 0 else None, udp, orig, resp)
     return found if found or udp or end < 0 else _mail_ftp(line, orig, resp)
 
 

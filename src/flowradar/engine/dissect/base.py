@@ -9,8 +9,7 @@ sending that flow's packets to Python).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from flowradar.model.flow import L7Facts
 
@@ -20,9 +19,8 @@ RESP = 1
 """Direction of a packet sent by the flow's responder (the server, usually)."""
 
 
-@dataclass(slots=True, frozen=True)
-class L7Packet:
-    """One payload-carrying packet of a flow, as a dissector sees it."""
+class L7Packet(NamedTuple):
+    """One payload-carrying packet of a flow, as a dissector sees it (a tuple: cheap to build)."""
 
     direction: int
     """ORIG (0) or RESP (1)."""

@@ -43,8 +43,8 @@ MAX_MESSAGES = 10_000
 """A dissector stops after this many messages in one flow."""
 MAX_RECORDS = 1_000
 """At most this many distinct questions, and as many distinct answers, are kept per flow."""
-MAX_FLOW_STEPS = 1_000_000
-"""Name labels and pointers a dissector walks in one flow (about a second of work) before giving up;
+MAX_FLOW_STEPS = 250_000
+"""Name labels and pointers a dissector walks in one flow (under a second of work) before giving up;
 ordinary traffic needs a few dozen per message."""
 
 _HDR = struct.Struct("!HHHHHH")
@@ -254,7 +254,8 @@ def _txt(blob: bytes) -> str:
         ln = blob[i]
         chunks.append(blob[i + 1 : i + 1 + ln])
         i += 1 + ln
-    return format_text(b"".join(chunks))[:_MAX_TEXT]
+    text = b"".join(chunks)[:_MAX_TEXT]
+    return text.decode("ascii") if not _NOT_PLAIN.search(text) else format_text(text)[:_MAX_TEXT]
 
 
 def parse_message(data: bytes) -> DnsMessage:
@@ -400,10 +401,10 @@ class DnsDissector:
         msg = parse_message(data) if len(data) >= 12 else None
         if msg is None or not (msg.questions or msg.answers or (msg.is_response and _empty(data))):
             self._garbage(f"payload of {len(data)} bytes is not a DNS message")
-            return
-        self._messages += 1
-        self._record(msg, facts)
-        self._steps += msg.steps
+        else:
+            self._messages += 1
+            self._record(msg, facts)
+        self._steps += msg.steps if msg else 0
         if self._steps > MAX_FLOW_STEPS:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
@@ -415,10 +416,7 @@ class DnsDissector:
             raise DissectError(why)
 
     def _record(self, msg: DnsMessage, facts: L7Facts) -> None:
-        names: list[str] = []
         for name, qtype in msg.questions:
-            if name not in names:
-                names.append(name)
             if (name, qtype) not in self._questions and len(self._questions) < MAX_RECORDS:
                 self._questions.add((name, qtype))
                 facts.dns_queries.append(name)
@@ -426,6 +424,7 @@ class DnsDissector:
         if not msg.is_response:
             return
         facts.dns_rcode = rcode_name(msg.rcode)
+        names = list(dict.fromkeys(name for name, _ in msg.questions))[:4]  # real responses have one
         for owner, rtype, ttl, value in msg.answers:
             tname = type_name(rtype)
             for query in names or [owner]:

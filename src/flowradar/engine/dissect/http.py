@@ -37,14 +37,16 @@ _REQUEST_LINE = re.compile(rb"(?m)^(?:" + _METHOD_ALT + rb") [^\r\n]*HTTP/1\.\d\
 _HEAD_END = re.compile(rb"\n\r?\n")
 _LONGEST_METHOD = max(len(m) for m in METHODS)
 _TOKEN_PREFIX = re.compile(rb"[A-Z_-]*")
-_WANTED = frozenset({b"host", b"user-agent", b"referer", b"content-length", b"transfer-encoding"})
+_WANTED = frozenset(
+    {b"host", b"user-agent", b"referer", b"content-length", b"transfer-encoding", b"content-type"}
+)
 
 
 def looks_like_http(payload: bytes) -> bool:
     """True when the payload starts with '<known method> ' or with an 'HTTP/1.' status line."""
     if payload.startswith(b"HTTP/1."):
         return True
-    space = payload.find(b" ", 0, 20)
+    space = payload.find(b" ", 0, _LONGEST_METHOD + 1)
     return space > 0 and payload[:space] in METHODS
 
 
@@ -59,17 +61,40 @@ def _head_fields(lines: list[bytes]) -> dict[bytes, bytes]:
         name, sep, value = line.partition(b":")
         key = name.strip(b" \t").lower()
         if sep and key in _WANTED and key not in out and line[:1] not in (b" ", b"\t"):
-            out[key] = value.rstrip(b"\r")
+            out[key] = value
     return out
 
 
-def _split_head(buf: bytearray) -> tuple[list[bytes], int] | None:
-    """Lines of the complete head at the start of ``buf`` and its length, None while incomplete."""
-    m = _HEAD_END.search(buf, 0, MAX_HEAD + 4)
-    if m is None:
-        return None
-    lines = bytes(buf[: m.start()]).split(b"\n")
-    return [line.rstrip(b"\r") for line in lines], m.end()
+class _Side:
+    """One direction: its reassembled bytes, and how far they are known to hold no end of head
+    (so a head arriving in many small segments is scanned once, not once per segment)."""
+
+    __slots__ = ("scanned", "stream")
+
+    def __init__(self, limit: int) -> None:
+        self.stream = TcpStream(limit)
+        self.scanned = 0
+
+    @property
+    def data(self) -> bytearray:
+        """Buffered bytes."""
+        return self.stream.data
+
+    def drop(self, n: int) -> None:
+        """Consume ``n`` bytes that are not a head (a body, bytes before a request line)."""
+        self.stream.consume(n)
+        self.scanned = 0
+
+    def take_head(self) -> list[bytes] | None:
+        """Consume the complete head at the start and return its lines; None while incomplete."""
+        buf = self.stream.data
+        m = _HEAD_END.search(buf, max(0, self.scanned - 3), MAX_HEAD + 4)
+        if m is None:
+            self.scanned = min(len(buf), MAX_HEAD + 4)
+            return None
+        lines = bytes(buf[: m.start()]).split(b"\n")
+        self.drop(m.end())
+        return [line.rstrip(b"\r") for line in lines]
 
 
 class HttpDissector:
@@ -78,8 +103,8 @@ class HttpDissector:
     __slots__ = ("_orig", "_orig_done", "_resp", "_resp_done", "_seen", "_skip", "_synced")
 
     def __init__(self) -> None:
-        self._orig = TcpStream(MAX_STREAM)
-        self._resp = TcpStream(MAX_HEAD)
+        self._orig = _Side(MAX_STREAM)
+        self._resp = _Side(MAX_HEAD)
         self._seen = [0, 0]  # payload bytes per direction
         self._skip = 0  # request body bytes still to skip
         self._synced = True  # the originator stream is at a request boundary
@@ -93,28 +118,28 @@ class HttpDissector:
         direction = 0 if pkt.direction == ORIG else 1
         self._seen[direction] += len(pkt.payload)
         if direction == 0 and not self._orig_done:
-            self._orig.add(pkt.seq, pkt.payload)
+            self._orig.stream.add(pkt.seq, pkt.payload)
             self._read_requests(facts)
         elif direction == 1 and not self._resp_done:
-            self._resp.add(pkt.seq, pkt.payload)
+            self._resp.stream.add(pkt.seq, pkt.payload)
             self._read_response(facts)
         return (
             not self._orig_done
             and facts.http_requests < MAX_REQUESTS
             and max(self._seen) <= MAX_STREAM
-            and not self._orig.overflow
+            and not self._orig.stream.overflow
         )
 
     def _read_requests(self, facts: L7Facts) -> None:
-        stream = self._orig
+        side = self._orig
         for _ in range(MAX_REQUESTS + 1):
             if self._skip:
-                step = min(self._skip, len(stream.data))
-                stream.consume(step)
+                step = min(self._skip, len(side.data))
+                side.drop(step)
                 self._skip -= step
                 if self._skip:
                     return
-            if not stream.data or facts.http_requests >= MAX_REQUESTS:
+            if not side.data or facts.http_requests >= MAX_REQUESTS:
                 return
             if not self._synced and not self._resync(facts):
                 return
@@ -130,12 +155,12 @@ class HttpDissector:
         m = _REQUEST_LINE.search(data)
         if m is None:
             keep = len(data) - (data.rfind(b"\n") + 1)  # a request line may be arriving
-            self._orig.consume(len(data) - keep if keep < 8192 else len(data))
+            self._orig.drop(len(data) - keep if keep < 8192 else len(data))
             if facts.http_requests == 0 and self._seen[0] > 16384:
                 self._orig_done = True
                 raise DissectError("not HTTP/1.x: no request line in the first 16 KiB")
             return False
-        self._orig.consume(m.start())
+        self._orig.drop(m.start())
         self._synced = True
         return True
 
@@ -150,13 +175,10 @@ class HttpDissector:
                 return False  # the first token may still be arriving
             self._synced = False
             return True
-        head = _split_head(data)
-        if head is None:
-            if len(data) > MAX_HEAD:
-                self._orig_done = True
+        lines = self._orig.take_head()
+        if lines is None:
+            self._orig_done = len(data) > MAX_HEAD
             return False
-        lines, size = head
-        self._orig.consume(size)
         self._record_request(lines, facts)
         return True
 
@@ -190,34 +212,31 @@ class HttpDissector:
     def _read_response(self, facts: L7Facts) -> None:
         """Read the first final (non-1xx) response head; then the responder is ignored."""
         for _ in range(8):
-            data = self._resp.data
-            if len(data) >= 7 and not data.startswith(b"HTTP/1."):
-                self._resp_done = True
-                return
-            head = _split_head(data)
+            head = self._response_head()
             if head is None:
-                self._resp_done = self._resp.overflow
                 return
-            lines, size = head
-            self._resp.consume(size)
-            parts = lines[0].split(b" ", 2)
-            status = int(parts[1]) if len(parts) >= 2 and len(parts[1]) == 3 and parts[1].isdigit() else 0
+            status, lines = head
             if not 100 <= status < 200:
+                facts.http_status = status or None
+                content_type = _head_fields(lines[1:]).get(b"content-type")
+                facts.http_content_type = None if content_type is None else _text(content_type)
                 break
         self._resp_done = True
-        facts.http_status = status or None
-        content_type = _head_fields_any(lines[1:], b"content-type")
-        if content_type is not None:
-            facts.http_content_type = _text(content_type)
 
-
-def _head_fields_any(lines: list[bytes], wanted: bytes) -> bytes | None:
-    """The first value of one header of a head, None when absent."""
-    for line in lines:
-        name, sep, value = line.partition(b":")
-        if sep and name.strip(b" \t").lower() == wanted:
-            return value
-    return None
+    def _response_head(self) -> tuple[int, list[bytes]] | None:
+        """Status code (0 when unreadable) and lines of the next response head; None while
+        incomplete or when the responder does not speak HTTP/1.x (then it is done)."""
+        data = self._resp.data
+        if len(data) >= 7 and not data.startswith(b"HTTP/1."):
+            self._resp_done = True
+            return None
+        lines = self._resp.take_head()
+        if lines is None:
+            self._resp_done = self._resp.stream.overflow
+            return None
+        parts = lines[0].split(b" ", 2)
+        status = int(parts[1]) if len(parts) >= 2 and len(parts[1]) == 3 and parts[1].isdigit() else 0
+        return status, lines
 
 
 def create() -> HttpDissector:

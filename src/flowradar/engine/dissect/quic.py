@@ -4,8 +4,10 @@ IETF QUIC (v1, v2, drafts, mvfst) and Google's Q050/T050/T051 protect Initial pa
 derived from public values; this dissector removes that protection, walks coalesced packets,
 reassembles CRYPTO frames by offset across packets and datagrams, and parses the TLS ClientHello
 (or, for Q050, the gQUIC CHLO). Older gQUIC versions (Q0xx up to Q046) carry the CHLO in the clear.
-Only the originator's packets are read; the dissector is done once the hello is read, when the first
-client datagram is not a QUIC handshake packet, or after a bounded number of packets.
+Initial packets of both directions are tried with client keys (so a flow whose first packet was
+lost still works); the server's fail authentication and are skipped. The dissector is done once the
+hello is read, when the originator's first datagram is not a handshake packet, or after a bounded
+number of packets.
 """
 
 from __future__ import annotations
@@ -58,26 +60,27 @@ class QuicDissector:
         if self._done:
             return False
         self._packets += 1
-        if pkt.direction == ORIG and pkt.payload:
-            first = not self._orig_seen
-            self._orig_seen = True
+        if pkt.payload:
             try:
                 recognized = self._datagram(pkt.payload, facts)
             except DissectError:
                 self._done = True
                 raise
-            if first and not recognized:
-                self._done = True  # the flow did not start with a handshake packet
+            if pkt.direction == ORIG and not self._orig_seen:
+                self._orig_seen = True
+                self._done = self._done or not recognized  # the client did not start with a handshake
         if self._packets >= MAX_PACKETS:
             self._done = True
         return not self._done
 
     def _datagram(self, data: bytes, facts: L7Facts) -> bool:
-        """Read one client datagram; return whether it held a QUIC handshake packet."""
+        """Read one datagram; return whether it held a QUIC handshake (long header) packet."""
         if not data[0] & 0x80:
             return self._public_header(data, facts)
         pos = 0
         while pos < len(data) and data[pos] & 0x80 and not self._done:
+            if pos and len(data) - pos < 7:
+                break  # trailing bytes after the coalesced packets
             number = read_version(data, pos)
             if number == 0:
                 return True  # version negotiation

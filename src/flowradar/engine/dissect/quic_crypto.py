@@ -104,7 +104,7 @@ def _expand_label(secret: bytes, label: str, length: int) -> bytes:
     out = b""
     block = b""
     counter = 1
-    while len(out) < length:  # at most two rounds: length <= 32 bytes of SHA-256 output
+    while len(out) < length:  # one round for the 12- to 32-byte outputs QUIC needs
         block = hmac.digest(secret, block + info + bytes((counter,)), hashlib.sha256)
         out += block
         counter += 1
@@ -139,10 +139,11 @@ class InitialKeys:
         pn_len = (first & 0x03) + 1
         header = bytearray(data[start : pn_offset + pn_len])
         header[0] = first
+        pn_start = pn_offset - start
         pn = 0
-        for i in range(pn_offset - start, len(header)):
-            header[i] ^= mask[1 + i - pn_offset + start]
-            pn = (pn << 8) | header[i]
+        for k in range(pn_len):
+            header[pn_start + k] ^= mask[1 + k]
+            pn = (pn << 8) | header[pn_start + k]
         nonce = (int.from_bytes(self._iv, "big") ^ pn).to_bytes(12, "big")
         try:
             return self._aead.decrypt(nonce, data[pn_offset + pn_len : end], bytes(header))

@@ -1,0 +1,1 @@
+"""Enrichers: add process, geography and reputation facts to flow records."""

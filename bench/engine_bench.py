@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -556,7 +556,8 @@ def load_reused(path: Path, tools: set[str], captures: dict[str, dict[str, Any]]
             continue
         if item.get("packets") != captures[item["capture"]]["packets"]:
             continue
-        runs = [Run(**r) for r in item.get("runs", [])]
+        known = {f.name for f in fields(Run)}
+        runs = [Run(**{k: v for k, v in r.items() if k in known}) for r in item.get("runs", [])]
         row = Row(
             tool=item["tool"],
             capture=item["capture"],

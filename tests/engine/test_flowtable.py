@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from tests.conftest import truth
 
 from flowradar.capture.files import open_capture
 from flowradar.config import EngineConfig
 from flowradar.engine.pipeline import Engine
 from flowradar.model.flow import FlowRecord
-from tests.conftest import truth
 
 
 def records(pcap: Path, cfg: EngineConfig | None = None) -> tuple[list[FlowRecord], Engine]:

@@ -62,7 +62,7 @@ def test_every_miss_is_explained(scored: dict[str, Any]) -> None:
     for name, r in scored["per_pcap"].items():
         for field in FIELDS:
             c = r["scores"].get(field)
-            if c and (c["fp"] or c["fn"]) and field not in r["excluded"]:
-                if field not in EXPLAINED.get(name, {}):
-                    unexplained.append(f"{name}:{field} fp={c['fp']} fn={c['fn']}")
+            missed = c and (c["fp"] or c["fn"]) and field not in r["excluded"]
+            if missed and field not in EXPLAINED.get(name, {}):
+                unexplained.append(f"{name}:{field} fp={c['fp']} fn={c['fn']}")
     assert not unexplained, "unexplained misses: " + ", ".join(unexplained)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.scenarios.netns import sh, tcpdump, veth_pair
 
 from flowradar.capture.files import open_capture
 from flowradar.config import EngineConfig
 from flowradar.engine.analyze import analyze_capture
 from flowradar.engine.pipeline import Engine
-from tests.scenarios.netns import sh, tcpdump, veth_pair
 
 pytestmark = pytest.mark.scenario
 

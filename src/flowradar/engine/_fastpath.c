@@ -316,6 +316,7 @@ typedef struct {
     uint8_t hist_len;
     char hist[15];
     uint8_t icmp_type, icmp_code;
+    uint8_t l7_dirs; /* bit 0: originator packets wanted, bit 1: responder packets wanted */
 } flow_t;
 
 typedef struct {
@@ -512,6 +513,7 @@ static int64_t lookup(Table *t, const pkt_t *k, int64_t ts, int *dir) {
     f->in_use = 1;
     f->vlan = k->vlan;
     f->l7_budget = t->l7_default;
+    f->l7_dirs = 3;
     if (t->l7_default)
         for (int i = 0; i < t->n_long_ports; i++)
             if (key.pa == t->long_ports[i] || key.pb == t->long_ports[i]) f->l7_budget = 0xffff;
@@ -573,6 +575,7 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
             f->orig_is_a = (dir == 0) ? f->orig_is_a : !f->orig_is_a;
             dir = 0;
             f->l7_budget = t->l7_default;
+            f->l7_dirs = 3;
         }
     }
     if (ts < f->first) f->first = ts;
@@ -585,7 +588,7 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
     lru_push(t, (uint32_t)s);
     if (k->proto == 6) tcp_update(f, dir, fl, k->payload_len);
     else if (k->payload_len) hist_add(f, dir ? 'd' : 'D');
-    if (l7 && f->l7_budget && k->payload_len && (k->proto == 6 || k->proto == 17)) {
+    if (l7 && f->l7_budget && ((f->l7_dirs >> dir) & 1) && k->payload_len && (k->proto == 6 || k->proto == 17)) {
         f->l7_budget--;
         uint16_t op = f->orig_is_a ? f->key.pa : f->key.pb, rp = f->orig_is_a ? f->key.pb : f->key.pa;
         PyObject *item = Py_BuildValue("(IKiLiiiIiy#)", (unsigned)s, (unsigned long long)f->id, dir, (long long)ts,
@@ -714,11 +717,13 @@ done:
 }
 
 static PyObject *Table_set_l7(Table *t, PyObject *args) {
-    unsigned int slot, budget;
+    unsigned int slot, budget, dirs = 3;
     unsigned long long id;
-    if (!PyArg_ParseTuple(args, "IKI", &slot, &id, &budget)) return NULL;
-    if (slot < t->cap && t->flows[slot].in_use && t->flows[slot].id == id)
+    if (!PyArg_ParseTuple(args, "IKI|I", &slot, &id, &budget, &dirs)) return NULL;
+    if (slot < t->cap && t->flows[slot].in_use && t->flows[slot].id == id) {
         t->flows[slot].l7_budget = (uint16_t)(budget > 65535 ? 65535 : budget);
+        t->flows[slot].l7_dirs = (uint8_t)(dirs & 3);
+    }
     Py_RETURN_NONE;
 }
 
@@ -781,7 +786,7 @@ static PyMethodDef Table_methods[] = {
      "process(data, index) -> (l7_items, fragments): account a batch of packets."},
     {"process_ip", (PyCFunction)Table_process_ip, METH_VARARGS,
      "process_ip(ip_bytes, ts_ns, wirelen, npkts, vlan) -> (l7_items, status): account a reassembled datagram."},
-    {"set_l7", (PyCFunction)Table_set_l7, METH_VARARGS, "set_l7(slot, flow_id, budget): payload packets still wanted."},
+    {"set_l7", (PyCFunction)Table_set_l7, METH_VARARGS, "set_l7(slot, flow_id, budget[, directions]): payload packets still wanted (directions: 1 orig, 2 resp, 3 both)."},
     {"expire", (PyCFunction)Table_expire, METH_VARARGS, "expire(now_ns) -> count: export idle flows."},
     {"flush", (PyCFunction)Table_flush, METH_NOARGS, "flush() -> count: export every flow (end of input)."},
     {"drain", (PyCFunction)Table_drain, METH_NOARGS, "drain() -> bytes: exported records since the last drain."},

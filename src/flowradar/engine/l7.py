@@ -47,7 +47,7 @@ class _FlowL7:
 class L7Dispatcher:
     """Keeps per-flow L7 state, keyed by the flow table's flow id, until the flow is exported."""
 
-    def __init__(self, set_budget: Callable[[int, int, int], None]) -> None:
+    def __init__(self, set_budget: Callable[[int, int, int, int], None]) -> None:
         self._set_budget = set_budget
         self._flows: dict[int, _FlowL7] = {}
         self.errors = 0
@@ -64,19 +64,19 @@ class L7Dispatcher:
             if st is None:
                 st = flows[fid] = _FlowL7()
             if st.done:
-                self._set_budget(slot, fid, 0)
+                self._set_budget(slot, fid, 0, 3)
                 continue
             pkt = L7Packet(direction, ts_ns / 1e9, _TRANSPORT[proto], oport, rport, payload, seq, flags)
             if st.dissector is None and not self._classify(st, pkt):
                 if st.done:
-                    self._set_budget(slot, fid, 0)
+                    self._set_budget(slot, fid, 0, 3)
                 continue
             if self._feed(st, pkt):
-                self._set_budget(slot, fid, _REFILL)
+                self._set_budget(slot, fid, _REFILL, getattr(st.dissector, "directions", 3))
             else:
                 st.done = True
                 st.dissector = None
-                self._set_budget(slot, fid, 0)
+                self._set_budget(slot, fid, 0, 3)
 
     def _classify(self, st: _FlowL7, pkt: L7Packet) -> bool:
         """Pick the application protocol; True when a dissector now owns the flow."""

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import flowradar.engine._fastpath as _fastpath
 from flowradar.capture.base import PacketBatch, PacketSource
 from flowradar.config import EngineConfig
-import flowradar.engine._fastpath as _fastpath
 from flowradar.engine.fragments import Reassembler
 from flowradar.engine.l7 import L7Dispatcher
 from flowradar.engine.records import EXPORT_DTYPE, FlowBatch

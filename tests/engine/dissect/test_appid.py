@@ -183,6 +183,17 @@ def test_ftp_user_needs_port(corpus: Path) -> None:
     assert guess(transport, payload, resp=110) == "pop3"
 
 
+@pytest.mark.corpus
+def test_ntp_off_port(corpus: Path) -> None:
+    """Off port 123 only a server reply that makes sense is NTP; a bare SNTP request is not."""
+    rows = corpus_payloads(corpus / "pcaps/android.pcap", "ntp")
+    replies = [p for _, sport, _, p in rows if sport == 123]
+    requests = [p for _, sport, _, p in rows if sport != 123]
+    assert replies and requests
+    assert all(guess("udp", p) == "ntp" for p in replies)
+    assert all(guess("udp", p) is None for p in requests)
+
+
 # --- 2. real clients on loopback ------------------------------------------------------------------
 
 SMTP_GREETING = b"220 foo.com Simple Mail Transfer Service Ready\r\n"  # RFC 5321 appendix D.1
@@ -251,7 +262,7 @@ CURL_CASES = [
 @pytest.mark.parametrize(("args", "greeting", "expected", "resp_port"), CURL_CASES)
 def test_curl_clients(args: list[str], greeting: bytes, expected: str, resp_port: int) -> None:
     need("curl")
-    sent = tcp_client_bytes(run_until_served(["curl", "-s", "-m", "10", *args]), greeting)
+    sent = tcp_client_bytes(run_until_served(["curl", "-s", "-m", "5", *args]), greeting)
     assert guess("tcp", sent, resp=resp_port) == expected, sent[:60]
 
 
@@ -437,8 +448,12 @@ def nb_name(name: bytes) -> bytes:
 
 
 def wg(kind: int, size: int) -> bytes:
-    """A WireGuard message of the given type and size: type, 3 reserved zero bytes, then fields."""
-    return bytes([kind, 0, 0, 0]) + hashlib.shake_256(bytes([kind, size])).digest(size - 4)
+    """A WireGuard message of the given type and size: type, 3 reserved zero bytes, then the fields
+    (random, but for the little-endian counter of transport data, here packet 7)."""
+    fields = hashlib.shake_256(bytes([kind, size])).digest(size - 4)
+    return bytes([kind, 0, 0, 0]) + (
+        fields[:4] + (7).to_bytes(8, "little") + fields[12:] if kind == 4 else fields
+    )
 
 
 def ike(exchange: int) -> bytes:
@@ -489,6 +504,7 @@ ESP = b"\x00\x00\x10\x00\x00\x00\x00\x01" + b"E" * 40
 BT_HANDSHAKE = b"\x13BitTorrent protocol" + bytes(8) + b"H" * 20 + b"-FR0001-123456789012"
 TRACKER = b"GET /announce?info_hash=%124Vx&peer_id=-FR0001-&port=6881 HTTP/1.1\r\n"
 QUIC_VN = b"\x80" + bytes(4) + b"\x08" + b"D" * 8 + b"\x08" + b"S" * 8 + bytes.fromhex("000000016b3343cf")
+SSL2_HELLO = bytes([0x80, 9 + 6 + 16, 1, 3, 1, 0, 6, 0, 0, 0, 16]) + bytes.fromhex("00002f000035") + b"C" * 16
 LLMNR_A000 = bytes.fromhex("a00000000001000000000000" + "06524f5f583143" + "00" + "00ff0001")
 
 SPEC_CASES = [
@@ -539,6 +555,11 @@ SPEC_CASES = [
     case("RFC 4954 elsewhere", "tcp", b"AUTH LOGIN\r\n", None),
     case("RFC 9000 17.2.1", "udp", QUIC_VN, "quic", 443, 50000),
     case("LLMNR id 0xa000, not QUIC", "udp", LLMNR_A000, "llmnr", 61603, 5355),
+    case("RFC 5246 E.2 SSLv2-format hello", "tcp", SSL2_HELLO, "tls"),
+    case("SSLv2 hello lengths disagree", "tcp", SSL2_HELLO[:10] + b"\x0f" + SSL2_HELLO[11:], None),
+    case("WireGuard-sized zeros", "udp", bytes([1, 0, 0, 0]) + bytes(144), None),
+    case("SOCKS5 greeting", "tcp", b"\x05\x01\x00", "socks", resp=1080),
+    case("SOCKS5 count disagrees", "tcp", b"\x05\x02\x00", None, resp=1080),
 ]
 
 
@@ -557,6 +578,9 @@ NOTHING = [
     b"\x16\x03\x01\x00\x05\x0b\x00\x00\x01\x00",  # a TLS handshake record that is not a hello
     b'{"version": [2, 0], "port": 17500}',
     b"\x80" * 64,
+    b"PATCH @MACRO_DEC@(__FCC_patchlev",  # text cut short that starts with an HTTP method
+    b"port shared libs\nset_property(GLOBAL",  # FTP and POP3 words in ordinary text
+    b'p id="pick">\n',
 ]
 
 

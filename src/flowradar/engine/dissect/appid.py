@@ -201,13 +201,16 @@ def _dhcpv6(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
 
 
 def _ntp(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
-    """NTP (RFC 5905 7.3): version 1-4 and a mode on port 123; elsewhere only a 48-byte v3/v4 server
-    reply with a stratum, poll interval, negative precision and transmit time that make sense."""
+    """NTP (RFC 5905 7.3) on port 123: version 1-4, a mode, and for modes 1-5 a 48-byte header with a
+    stratum and poll interval in range, plus a MAC or extension fields. Elsewhere only a 48-byte
+    v3/v4 server reply whose stratum, poll, precision and transmit time all make sense."""
     if len(p) < 8:
         return None
     version, mode = (p[0] >> 3) & 7, p[0] & 7
     if 123 in (orig, resp):
-        return "ntp" if 1 <= version <= 4 and mode != 0 and (mode >= 6 or len(p) >= 48) else None
+        sized = len(p) in (48, 68, 72) or (len(p) > 72 and len(p) % 4 == 0)
+        header = mode >= 6 or (sized and p[1] <= 16 and p[2] <= 17)
+        return "ntp" if 1 <= version <= 4 and mode != 0 and header else None
     ok = len(p) == 48 and version in (3, 4) and mode == 4 and 1 <= p[1] <= 15 and p[2] <= 17 and p[3] >= 0xE0
     return "ntp" if ok and p[40:44] != b"\x00\x00\x00\x00" else None
 
@@ -398,10 +401,14 @@ def _stun(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
 
 
 def _socks(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
-    """SOCKS5 greeting (RFC 1928 3) or SOCKS4 request, only on a SOCKS port."""
+    """SOCKS5 greeting (RFC 1928 3: version, method count, methods) or a SOCKS4 CONNECT/BIND request
+    ending in its NUL-terminated user id; only on a SOCKS port."""
     if len(p) < 3 or not {1080, 9050, 9150} & {orig, resp}:
         return None
-    ok = (p[0] == 5 and p[1] == len(p) - 2) or (p[0] == 4 and p[1] in (1, 2) and len(p) >= 9 and p[-1] == 0)
+    if p[0] == 5:
+        ok = p[1] == len(p) - 2 and all(m <= 3 or 0x80 <= m <= 0xFE for m in p[2:])
+    else:
+        ok = p[0] == 4 and p[1] in (1, 2) and len(p) >= 9 and p[-1] == 0
     return "socks" if ok else None
 
 
@@ -443,7 +450,7 @@ def _request_line(line: bytes, after: bytes | None, udp: bool, orig: int, resp: 
     target, _, version = rest.rpartition(b" ")
     http = version.startswith(b"HTTP/") or line.endswith((b"HTTP/1.1", b"HTTP/1.0"))
     bare = rest == b"" and after is not None and _HEADER.match(after)  # 'OPTIONS' then 'Host: ...'
-    cut_short = after is None or (b" " not in rest and rest[:1] == b"/")  # cut by the snap length; HTTP/0.9
+    cut_short = rest[:1] == b"/" and (after is None or b" " not in rest)  # cut by the snap length; HTTP/0.9
     if http or (method in _HTTP_METHODS and (cut_short or bare)):
         if (
             method == b"M-SEARCH"

@@ -41,7 +41,12 @@ class L7Packet(NamedTuple):
 
 
 class Dissector(Protocol):
-    """A per-flow L7 parser instance."""
+    """A per-flow L7 parser instance.
+
+    A dissector may also expose ``directions`` (1: originator packets only, 2: responder only,
+    3: both, the default) so the compiled table stops handing over packets it does not need, such as
+    HTTP response bodies.
+    """
 
     def feed(self, pkt: L7Packet, facts: L7Facts) -> bool:
         """Consume one packet; write facts; return True to keep receiving this flow's packets."""

@@ -111,6 +111,11 @@ class HttpDissector:
         self._orig_done = False
         self._resp_done = False
 
+    @property
+    def directions(self) -> int:
+        """Directions still wanted: once the first response head is read, only the client's (1)."""
+        return 1 if self._resp_done else 3
+
     def feed(self, pkt: L7Packet, facts: L7Facts) -> bool:
         """Read what this segment completes; True while more requests may come."""
         if pkt.transport != "tcp":

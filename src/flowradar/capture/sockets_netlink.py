@@ -102,6 +102,11 @@ def _tcp_info(buf: bytes | memoryview, start: int, end: int) -> tuple[int | None
 
 def _parse(buf: memoryview, proto: int, info: bool) -> Iterator[RawSocket | int]:
     """Yield sockets of one recv buffer; an int means the dump ended (0) or failed (-errno)."""
+    if not info:
+        fast = _parse_uniform(buf, proto)
+        if fast is not None:
+            yield from fast
+            return
     pos, n = 0, len(buf)
     ntohs = socket.ntohs
     while pos + _NLH.size <= n:
@@ -125,6 +130,41 @@ def _parse(buf: memoryview, proto: int, info: bool) -> Iterator[RawSocket | int]
             src, dst = _V4_MAPPED + src[:4], _V4_MAPPED + dst[:4]
         yield RawSocket(proto, state, src, ntohs(sport), dst, ntohs(dport), uid, inode, cookie, rx, tx, rtt)
         pos += (length + 3) & ~3
+
+
+def _parse_uniform(buf: memoryview, proto: int) -> list[RawSocket] | None:
+    """Fast path: a buffer of same-length socket messages (the usual dump) parsed in one C loop.
+
+    None when the buffer is not uniform (the caller then walks it message by message).
+    """
+    if len(buf) < _NLH.size:
+        return None
+    length = _NLH.unpack_from(buf, 0)[0]
+    step = (length + 3) & ~3
+    if length < _NLH.size + _MSG.size or len(buf) % step:
+        return None
+    layout = struct.Struct(f"=IH10x{_MSG.format[1:]}{step - _NLH.size - _MSG.size}x")
+    rows = list(layout.iter_unpack(buf))
+    if any(r[0] != length or r[1] != SOCK_DIAG_BY_FAMILY for r in rows):
+        return None
+    ntohs, mapped = socket.ntohs, _V4_MAPPED
+    return [
+        RawSocket(
+            proto,
+            state,
+            mapped + src[:4] if family == socket.AF_INET else src,
+            ntohs(sport),
+            mapped + dst[:4] if family == socket.AF_INET else dst,
+            ntohs(dport),
+            uid,
+            inode,
+            cookie,
+            None,
+            None,
+            None,
+        )
+        for _len, _kind, family, state, sport, dport, src, dst, _if, cookie, uid, inode in rows
+    ]
 
 
 class SockDiag:

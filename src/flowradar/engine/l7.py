@@ -112,6 +112,11 @@ class L7Dispatcher:
         """Ids of the flows that currently hold L7 state."""
         return np.fromiter(self._flows.keys(), dtype=np.uint64, count=len(self._flows))
 
+    def peek(self, fid: int) -> L7Facts | None:
+        """Facts found so far for a flow that is still active."""
+        st = self._flows.get(fid)
+        return None if st is None else st.facts
+
     def pop(self, fid: int) -> L7Facts | None:
         """Remove and return the facts of an exported flow."""
         st = self._flows.pop(fid, None)

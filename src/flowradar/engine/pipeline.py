@@ -124,6 +124,10 @@ class Engine:
             table_bytes=s["table_bytes"],
         )
 
+    def facts_of(self, flow_id: int) -> L7Facts | None:
+        """L7 facts found so far for an active flow (None when it carried no payload yet)."""
+        return self._l7.peek(flow_id)
+
     def snapshot(self, limit: int = 100_000) -> np.ndarray:
         """Counters of the flows still active (most recently seen first), without exporting them."""
         return np.frombuffer(self._table.snapshot(limit), dtype=EXPORT_DTYPE)

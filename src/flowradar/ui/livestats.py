@@ -9,7 +9,8 @@ from rich.console import Group
 from rich.table import Table
 
 from flowradar.engine.pipeline import Engine
-from flowradar.engine.records import FlowBatch, flags_text, ip_text, transport_name
+from flowradar.engine.records import FlowBatch, ip_text, transport_name
+from flowradar.model.flow import L7Facts
 from flowradar.ui.tables import human_bytes
 
 
@@ -48,7 +49,7 @@ class LiveView:
             f"up {now - self._started:,.0f} s",
         )
         table = Table(expand=True)
-        for col in ("proto", "source", "destination", "packets", "bytes", "flags", "history"):
+        for col in ("proto", "app", "source", "destination", "name", "packets", "bytes", "history"):
             table.add_column(col, justify="right" if col in ("packets", "bytes") else "left")
         if len(snap):
             order = np.argsort(-snap["bytes"].sum(axis=1))[: self.top]
@@ -57,13 +58,22 @@ class LiveView:
                 ported = proto in (6, 17, 132)
                 src = ip_text(bytes(row["src"]), ver) + (f":{row['sport']}" if ported else "")
                 dst = ip_text(bytes(row["dst"]), ver) + (f":{row['dport']}" if ported else "")
+                facts = engine.facts_of(int(row["id"]))
                 table.add_row(
                     transport_name(proto),
+                    (facts.app_proto or "") if facts else "",
                     src,
                     dst,
+                    _name(facts),
                     f"{int(row['pkts'].sum()):,}",
                     human_bytes(int(row["bytes"].sum())),
-                    flags_text(int(row["flags0"]) | int(row["flags1"])) if proto == 6 else "",
                     bytes(row["hist"]).decode("ascii", "replace"),
                 )
         return Group(head, table)
+
+
+def _name(facts: L7Facts | None) -> str:
+    """The most telling name a flow carried: server name, HTTP host or first DNS question."""
+    if facts is None:
+        return ""
+    return facts.tls_sni or facts.http_host or (facts.dns_queries[0] if facts.dns_queries else "") or ""

@@ -6,8 +6,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Offline threat lists (FireHOL level 1, Spamhaus DROP, ET): the seek-release wheel, read in place;
+# downloaded without its dependencies (it would pull pandas for three text files).
+DATA_DIR := $(VENV)/share/flowradar
+DATA_STAMP := $(DATA_DIR)/.installed
 DEB_PACKAGES := python3-venv python3-dev gcc make tshark tcpdump iproute2 iputils-ping nmap hping3 \
-                dnsutils curl wireshark-common libndpi-bin
+                dnsutils curl wireshark-common libndpi-bin webext-ublock-origin-firefox
 PY_SOURCES := pyproject.toml setup.py src/flowradar/engine/_fastpath.c
 
 .PHONY: run test lint typecheck unit bench system clean help
@@ -33,7 +37,12 @@ $(STAMP): $(PY_SOURCES)
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-run: system $(STAMP)
+$(DATA_STAMP): $(STAMP)
+	@mkdir -p $(DATA_DIR)
+	$(BIN)/pip download -q --no-deps --dest $(DATA_DIR) 'seek-release>=0.1.3,<0.2'
+	@touch $@
+
+run: system $(STAMP) $(DATA_STAMP)
 	$(BIN)/flowradar live
 
 lint: $(STAMP)
@@ -43,7 +52,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(DATA_STAMP)
 	$(BIN)/pytest -q
 
 test: system $(STAMP) lint typecheck unit

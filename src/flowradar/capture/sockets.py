@@ -91,7 +91,9 @@ class SocketPoller:
         """'sock_diag' or 'procfs'."""
         return "sock_diag" if self._diag is not None else "procfs"
 
-    def raw(self, states: int = ALL_STATES, info: bool = False, protos: tuple[int, ...] = (6, 17)) -> list[RawSocket]:
+    def raw(
+        self, states: int = ALL_STATES, info: bool = False, protos: tuple[int, ...] = (6, 17)
+    ) -> list[RawSocket]:
         """Every socket (of these protocols) whose state bit is set in ``states``."""
         if self._diag is not None:
             try:
@@ -110,8 +112,12 @@ class SocketPoller:
         """Listening TCP sockets and unconnected (bound) UDP sockets."""
         return self.raw(TCP_LISTEN_STATES, protos=(6,)) + self.raw(UDP_UNCONNECTED_STATES, protos=(17,))
 
-    def owners_of(self, raws: Iterable[RawSocket]) -> dict[int, ProcessInfo]:
-        """inode -> process details, for every socket that a live process holds."""
+    def owners_of(self, raws: Iterable[RawSocket], prune: bool = True) -> dict[int, ProcessInfo]:
+        """inode -> process details, for every socket that a live process holds.
+
+        ``prune`` tells the caches that ``raws`` are all the sockets there are (a full poll), so that
+        what they know of other sockets and processes can be forgotten.
+        """
         inodes = {r.inode for r in raws if r.inode}
         pids = self.owners.resolve(inodes)
         out: dict[int, ProcessInfo] = {}
@@ -124,8 +130,9 @@ class SocketPoller:
             info = infos[pid]
             if info is not None:
                 out[inode] = info
-        self.owners.retain(inodes)
-        self.processes.retain(set(pids.values()))
+        if prune:
+            self.owners.retain(inodes)
+            self.processes.retain(set(pids.values()))
         return out
 
     def lookup(self, proto: int, src: bytes, sport: int, dst: bytes, dport: int) -> RawSocket | None:
@@ -137,7 +144,9 @@ class SocketPoller:
         except (SockDiagError, OSError):
             return None
 
-    def connections(self, raws: list[RawSocket], owners: bool = True, now: float | None = None) -> list[Connection]:
+    def connections(
+        self, raws: list[RawSocket], owners: bool = True, now: float | None = None
+    ) -> list[Connection]:
         """Connection records for raw sockets, with owners when asked."""
         procs = self.owners_of(raws) if owners else {}
         text = AddressText()
@@ -170,7 +179,7 @@ class SocketPoller:
                     p.container,
                     r.rx_bytes,
                     r.tx_bytes,
-                    r.rtt_us / 1000 if r.rtt_us is not None else None,
+                    r.rtt_us / 1000 if r.rtt_us else None,
                     ts,
                 )
             )

@@ -191,7 +191,9 @@ class SockDiag:
                     return
                 yield item
 
-    def dump(self, family: int, proto: int, states: int = ALL_STATES, info: bool = False) -> Iterator[RawSocket]:
+    def dump(
+        self, family: int, proto: int, states: int = ALL_STATES, info: bool = False
+    ) -> Iterator[RawSocket]:
         """Every socket of one family (AF_INET, AF_INET6) and protocol (IPPROTO_TCP, IPPROTO_UDP)."""
         self._seq += 1
         ext = 1 << (INET_DIAG_INFO - 1) if info else 0

@@ -60,16 +60,17 @@ def cgroup_of(text: str | None) -> tuple[str | None, str | None]:
         hid, _, rest = line.partition(":")
         controllers, _, path = rest.partition(":")
         paths[controllers if hid != "0" else ""] = path
-    path = paths.get("") if paths.get("") not in (None, "/") else paths.get("name=systemd", paths.get(""))
-    if path is None:
-        path = next(iter(paths.values()), None)
+    unified = paths.get("")
+    chosen = unified if unified not in (None, "/") else paths.get("name=systemd", unified)
+    if chosen is None:
+        chosen = next(iter(paths.values()), None)
     container = None
-    for candidate in [path, *paths.values()]:
+    for candidate in [chosen, *paths.values()]:
         match = _CONTAINER_ID.search(candidate or "")
         if match:
             container = match.group(1)[:12]
             break
-    return path, container
+    return chosen, container
 
 
 def user_name(uid: int, cache: dict[int, str | None]) -> str | None:
@@ -98,7 +99,9 @@ def process_info(proc: Path, pid: int, users: dict[int, str | None]) -> ProcessI
         uid = None
     cgroup, container = cgroup_of(_read(f"{proc}/{pid}/cgroup"))
     name = comm.rstrip("\n") if comm is not None else None
-    return ProcessInfo(pid, name, exe, uid, user_name(uid, users) if uid is not None else None, cgroup, container, start)
+    return ProcessInfo(
+        pid, name, exe, uid, user_name(uid, users) if uid is not None else None, cgroup, container, start
+    )
 
 
 def _pids(proc: Path) -> list[int]:

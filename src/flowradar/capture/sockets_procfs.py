@@ -46,10 +46,14 @@ def parse_table(text: str, proto: int, family: int, states: int) -> Iterator[Raw
             uid, inode = int(parts[7]), int(parts[9])
         except ValueError:
             continue
-        yield RawSocket(proto, state, to16(family, src), sport, to16(family, dst), dport, uid, inode, 0, None, None, None)
+        yield RawSocket(
+            proto, state, to16(family, src), sport, to16(family, dst), dport, uid, inode, 0, None, None, None
+        )
 
 
-def read_tables(states: int, root: Path = Path("/proc/net"), protos: tuple[int, ...] = (6, 17)) -> Iterator[RawSocket]:
+def read_tables(
+    states: int, root: Path = Path("/proc/net"), protos: tuple[int, ...] = (6, 17)
+) -> Iterator[RawSocket]:
     """Every socket of the four tables (missing tables, e.g. IPv6 disabled, are skipped)."""
     for name, proto, family in TABLES:
         if proto not in protos:

@@ -424,7 +424,7 @@ static int rehash(Table *t, uint32_t nb) {
 }
 
 static int grow(Table *t) {
-    uint32_t nc = t->cap ? t->cap * 2 : 1024;
+    uint32_t nc = t->cap ? t->cap + t->cap / 2 : 1024; /* 1.5x keeps the worst case under 300 B/flow */
     if (nc > t->max_flows) nc = t->max_flows;
     if (nc <= t->cap) return -1;
     flow_t *n = realloc(t->flows, (size_t)nc * sizeof(flow_t));

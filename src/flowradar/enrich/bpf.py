@@ -8,6 +8,7 @@ tracefs (``events/<group>/<name>/format``).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import platform
@@ -316,8 +317,6 @@ class Bpf:
     def close(self) -> None:
         """Detach the programs and free the maps (closing the last descriptor does both)."""
         for fd in reversed(self._fds):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._fds.clear()

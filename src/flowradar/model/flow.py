@@ -69,6 +69,34 @@ class Enrichment:
     asn: int | None = doc("autonomous system number of the remote endpoint")
     as_org: str | None = doc("organisation owning the remote ASN")
     domain: str | None = doc("registrable domain of the remote endpoint's name")
+    remote_ip: str | None = doc(
+        "the remote endpoint: the external one, else the responder (local and transit flows)"
+    )
+    name: str | None = doc("name of the remote endpoint (TLS/QUIC SNI, HTTP Host, DNS answer, PTR)")
+    name_source: str | None = doc("where the name came from: sni, http, dns or ptr")
+    city: str | None = doc("city of the remote endpoint (geolocation database)")
+    latitude: float | None = doc("approximate latitude of the remote endpoint")
+    longitude: float | None = doc("approximate longitude of the remote endpoint")
+    src_class: str | None = doc(
+        "originator address class: public, private, cgnat, loopback, link-local, ula, multicast, "
+        "broadcast, own (configured network) or reserved"
+    )
+    dst_class: str | None = doc("responder address class (same values as src_class)")
+    direction: str | None = doc(
+        "outbound (internal to external), inbound, local (both internal) or transit (both external)"
+    )
+    service: str | None = doc("IANA service name of the server port (https, domain, ssh, ...)")
+    tracker: str | None = doc("tracker organisation (or listed tracker domain) the remote name belongs to")
+    tracker_category: str | None = doc("tracker category: advertising, analytics, social, ...")
+    intel: list[str] = doc(
+        "threat lists that list the remote address or name, as 'list:category'", factory=list
+    )
+    benign: list[str] = doc(
+        "known-benign lists (MISP warning lists) that list the remote endpoint", factory=list
+    )
+    threat_level: int = doc("highest threat level of the intel hits, 0 (none) to 50", 0)
+    privacy_score: int | None = doc("privacy risk of the flow, 0 to 100 (see flowradar.enrich.privacy)")
+    privacy_level: str | None = doc("low (0-20), medium (21-50), high (51-80) or critical (81-100)")
 
 
 @dataclass(slots=True)

@@ -48,7 +48,7 @@ class DiskUsage:
 
 @dataclass(slots=True)
 class DiskIO:
-    """I/O counters and rates of one block device (/proc/diskstats), partitions included."""
+    """I/O counters and rates of one whole block device (/proc/diskstats; partitions not repeated)."""
 
     device: str = doc("block device name")
     reads: int = doc("reads completed", 0)

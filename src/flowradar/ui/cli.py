@@ -92,6 +92,7 @@ def _config(ctx: click.Context, **overrides: Any) -> Config:
 def main() -> None:
     """Console entry point."""
     from flowradar.ui import commands  # noqa: F401  (registers the sub-commands)
+    from flowradar.ui import host_commands  # noqa: F401  (connections, ports, host, top)
 
     cli(prog_name="flowradar")
 

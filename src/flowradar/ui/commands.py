@@ -11,8 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from flowradar.capture.base import PacketSource
+from flowradar.config import Config
 from flowradar.engine.pipeline import Engine
 from flowradar.engine.summary import CaptureSummary
+from flowradar.enrich.summary import EnrichStage
 from flowradar.store.flowfile import FlowWriter, format_for
 from flowradar.ui.cli import EXIT_NOTHING_READ, CliError, _config, _guarded, cli, dump_json, stderr_console
 from flowradar.ui.tables import print_summary
@@ -50,8 +52,12 @@ def run_engine(
     writer: FlowWriter | None,
     console: Console,
     show_progress: bool,
+    enrich: EnrichStage | None = None,
 ) -> None:
-    """Drive a source through the engine into the summary (and the flow file), with a progress bar."""
+    """Drive a source through the engine into the summary (and the flow file), with a progress bar.
+
+    With ``enrich``, records are enriched (and briefly held for late DNS answers) before the file.
+    """
     progress = _progress(source, console, show_progress)
     task = progress.add_task("read", total=getattr(source, "file_size", None)) if progress else None
     if progress:
@@ -59,10 +65,18 @@ def run_engine(
     try:
         for flows in engine.run(source):
             summary.add(flows)
-            if writer is not None:
+            if enrich is not None:
+                records = enrich.feed(flows)
+                if writer is not None:
+                    writer.write(records)
+            elif writer is not None:
                 writer.write(flows.records())
             if progress is not None and task is not None:
                 progress.update(task, completed=getattr(source, "bytes_read", 0))
+        if enrich is not None:
+            records = enrich.finish()
+            if writer is not None:
+                writer.write(records)
     finally:
         if progress:
             progress.stop()
@@ -121,8 +135,10 @@ def analyze(
     summary = CaptureSummary()
     console = stderr_console()
     writer = FlowWriter(flows_path) if flows_path is not None else None
+    tables = not as_json and not quiet
+    stage = enrich_stage(cfg, console) if cfg.enrich.enabled and (tables or writer is not None) else None
     try:
-        run_engine(engine, source, summary, writer, console, not quiet and not as_json)
+        run_engine(engine, source, summary, writer, console, tables, stage)
     finally:
         if writer is not None:
             writer.close()
@@ -136,10 +152,23 @@ def analyze(
             report_path.write_text(dump_json(report) + "\n")
         if as_json:
             click.echo(dump_json(report))
-    if not as_json and not quiet:
-        print_summary(Console(), summary, engine.stats(), top)
+    if tables:
+        print_summary(Console(), summary, engine.stats(), top, stage.summary if stage else None)
     if summary.packets == 0:
         raise CliError(f"nothing could be read from {capture or interface}", EXIT_NOTHING_READ)
+
+
+def enrich_stage(cfg: Config, console: Console) -> EnrichStage:
+    """The enrichment pipeline of the configuration; load notes go to stderr as warnings."""
+    from flowradar.enrich.pipeline import EnrichmentPipeline
+
+    try:
+        pipeline = EnrichmentPipeline.from_config(cfg.enrich)
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    for note in pipeline.messages:
+        console.print(f"[yellow]flowradar: warning:[/] {note}", highlight=False)
+    return EnrichStage(pipeline)
 
 
 @cli.command()
@@ -173,3 +202,6 @@ def live(ctx: click.Context, interface: str | None, bpf: str | None, top: int) -
                     last = now
         finally:
             source.close()
+
+
+from flowradar.ui import data_commands  # noqa: E402, F401  (data info/update, intel update/check)

@@ -10,6 +10,8 @@ from rich.table import Table
 
 from flowradar.engine.pipeline import EngineStats
 from flowradar.engine.summary import CaptureSummary
+from flowradar.enrich.datafiles import DBIP_ATTRIBUTION
+from flowradar.enrich.summary import EnrichSummary
 
 
 def human_bytes(n: float) -> str:
@@ -68,6 +70,89 @@ def summary_tables(s: CaptureSummary, stats: EngineStats, top: int = 10) -> Grou
     return Group(*parts)
 
 
-def print_summary(console: Console, s: CaptureSummary, stats: EngineStats, top: int = 10) -> None:
-    """Print the summary tables."""
+def _geo_text(country: str | None, city: str | None) -> str:
+    return ", ".join(x for x in (city, country) if x)
+
+
+def _asn_text(asn: int | None, org: str | None) -> str:
+    if asn is None:
+        return ""
+    return f"AS{asn} {org or ''}".strip()[:32]
+
+
+def enrich_tables(e: EnrichSummary, top: int = 10) -> Group:
+    """Remote endpoints (name, domain, place, ASN, tracker, intel, privacy), trackers, intel hits."""
+    parts: list[Table | str] = []
+    ends = _table(
+        "Remote endpoints",
+        "remote",
+        "name",
+        "domain",
+        "where",
+        "ASN",
+        "tracker",
+        "intel",
+        "privacy",
+        "flows",
+        "bytes",
+    )
+    for ep in e.top_endpoints(top):
+        tracker = f"{ep.tracker} ({ep.tracker_category})" if ep.tracker else ""
+        intel = ", ".join(sorted(ep.intel)) or (
+            "benign: " + ", ".join(sorted(ep.benign)) if ep.benign else ""
+        )
+        ends.add_row(
+            ep.ip,
+            (ep.name or "")[:40],
+            ep.domain or "",
+            _geo_text(ep.country, ep.city),
+            _asn_text(ep.asn, ep.as_org),
+            tracker,
+            intel,
+            str(ep.privacy_max),
+            f"{ep.flows:,}",
+            human_bytes(ep.bytes),
+        )
+    if e.geo_sources:
+        ends.caption = f"Geography and ASN: {DBIP_ATTRIBUTION}"
+        ends.caption_justify = "left"
+    parts.append(ends)
+    owners = e.tracker_owners(top)
+    if owners:
+        t = _table(
+            "Trackers by host or process", "host / process", "trackers", "categories", "flows", "privacy"
+        )
+        for o in owners:
+            names = ", ".join(f"{k} ({n})" for k, n in o.trackers.most_common(3))
+            cats = ", ".join(k for k, _ in o.categories.most_common(3))
+            t.add_row(
+                o.owner,
+                names,
+                cats,
+                f"{o.tracker_flows:,}/{o.flows:,}",
+                f"{o.privacy_mean:.0f} (max {o.privacy_max})",
+            )
+        parts.append(t)
+    if e.intel_hits:
+        t = _table(f"Threat intel hits ({len(e.intel_hits)})", "list:category", "flows")
+        for name, n in e.intel_hits.most_common(top):
+            t.add_row(name, f"{n:,}")
+        parts.append(t)
+    levels = ", ".join(f"{k} {e.levels[k]:,}" for k in ("low", "medium", "high", "critical") if e.levels[k])
+    parts.append(
+        f"[bold]Privacy[/]: mean score {e.privacy_mean:.0f} ({e.privacy_level()}); flows by level: {levels}"
+    )
+    return Group(*parts)
+
+
+def print_summary(
+    console: Console,
+    s: CaptureSummary,
+    stats: EngineStats,
+    top: int = 10,
+    enriched: EnrichSummary | None = None,
+) -> None:
+    """Print the summary tables (and the enrichment tables when the flows were enriched)."""
     console.print(summary_tables(s, stats, top))
+    if enriched is not None and enriched.flows:
+        console.print(enrich_tables(enriched, top))

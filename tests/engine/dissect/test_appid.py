@@ -211,7 +211,7 @@ def test_server_greetings(greeting: bytes, expected: str) -> None:
 
 
 def _smtp(port: int) -> None:
-    smtplib.SMTP("127.0.0.1", port, timeout=20).ehlo()
+    smtplib.SMTP("127.0.0.1", port, local_hostname="client.example.org", timeout=20).ehlo()
 
 
 def _ftp(port: int) -> None:
@@ -253,7 +253,7 @@ CURL_CASES = [
     (["telnet://127.0.0.1:PORT"], b"\xff\xfd\x18", "telnet", 40000),  # IAC WONT TERMINAL-TYPE
     (["-x", "http://127.0.0.1:PORT", "http://example.org/"], b"", "http-proxy", 40000),  # absolute-form
     (["-x", "http://127.0.0.1:PORT", "https://example.org/"], b"", "http-proxy", 40000),  # CONNECT
-    (["--socks5", "127.0.0.1:PORT", "http://example.org/"], b"", "socks", 1080),
+    (["--socks5-hostname", "127.0.0.1:PORT", "http://example.org/"], b"", "socks", 1080),  # no local lookup
     (["--socks4", "127.0.0.1:PORT", "http://127.0.0.2/"], b"", "socks", 1080),
     (["http://127.0.0.1:PORT/index.html"], b"", "http", 40000),
 ]
@@ -397,6 +397,7 @@ def test_kinit_client(tmp_path: Path, tcp: bool) -> None:
     def kinit(port: int) -> list[str]:
         conf.write_text(
             "[libdefaults]\n default_realm = EXAMPLE.ORG\n dns_lookup_kdc = false\n"
+            " dns_lookup_realm = false\n rdns = false\n dns_canonicalize_hostname = false\n"
             f" udp_preference_limit = {1 if tcp else 65535}\n"
             f"[realms]\n EXAMPLE.ORG = {{\n  kdc = 127.0.0.1:{port}\n }}\n"
         )

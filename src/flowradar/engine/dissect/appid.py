@@ -14,6 +14,7 @@ both travel on the media path of a WebRTC peer connection. A Binding to a STUN s
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable, Iterable
 
 from flowradar.engine.dissect.appid_ports import PORT_PROTOCOLS, by_port_hint, dns_family, guess_by_port
@@ -162,17 +163,17 @@ def _dns_message(p: bytes) -> bool:
     """DNS header sanity (RFC 1035 4.1.1) and a well-formed first question or answer record."""
     if len(p) < 17:
         return False
-    flags, qd, an, ns, ar = (_u16(p, o) for o in range(2, 12, 2))
+    flags, qd, an, ns, ar = struct.unpack_from(">5H", p, 2)
     if (flags >> 11) & 0xF not in (0, 1, 2, 4, 5) or flags & 0x40 or qd > 64 or max(an, ns, ar) > 512:
         return False
     if qd == 0 and (an == 0 or not flags & 0x8000):  # only a response may skip the question
         return False
-    o = 12
-    for _ in range(128):  # labels up to the root, or up to a compression pointer
+    o = 12  # the name's last byte: the root label, or the second byte of a compression pointer
+    for _ in range(128):
         if o >= len(p) or 63 < p[o] < 0xC0:
             return False
         if p[o] == 0 or p[o] >= 0xC0:
-            o += p[o] >= 0xC0
+            o += 1 if p[o] else 0
             break
         o += 1 + p[o]
     return o + 5 <= len(p) and _u16(p, o + 1) != 0 and _u16(p, o + 3) & 0x7FFF in (1, 3, 4, 254, 255)
@@ -318,43 +319,40 @@ def _openvpn(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     return "openvpn" if o + 4 <= len(p) <= o + 64 and p[o : o + 4] == b"\x00\x00\x00\x00" else None
 
 
-# --- magic numbers and binary openings ---------------------------------------------------------------------
+# --- magic numbers and binary openings -----------------------------------------------------------
 
 
-_MAGIC: tuple[tuple[re.Pattern[bytes], str], ...] = tuple(
-    (re.compile(pattern, re.DOTALL), name)
-    for pattern, name in (
-        # SMB1/2/3 after a NetBIOS session message header (RFC 1002 4.3.1, [MS-SMB2] 2.2.1)
-        (rb"\x00...[\xff\xfe\xfd]SMB", "smb"),
-        # NetBIOS session request: called and calling names, 32 letters A-P each (RFC 1002 4.3.2)
-        (rb"\x81\x00\x00.\x20[A-P]{32}", "netbios"),
-        # NetBIOS datagram: type 0x10-0x12, flags, id, source ip and port, length, offset 0, name (4.4.1)
-        (rb"[\x10-\x12][\x00-\x0f].{10}\x00\x00\x20[A-P]{32}", "netbios"),
-        # DHCP: BOOTREQUEST/BOOTREPLY with the magic cookie at offset 236 (RFC 2131 3)
-        (rb"[\x01\x02].{235}\x63\x82\x53\x63", "dhcp"),
-        # PostgreSQL SSLRequest, GSSENCRequest, CancelRequest (PostgreSQL protocol, Message Formats)
-        (rb"\x00\x00\x00\x08\x04\xd2\x16[\x2f\x30]\Z|\x00\x00\x00\x10\x04\xd2\x16\x2e", "postgresql"),
-        # MQTT CONNECT: type 1, remaining length, protocol name MQTT level 3-5 or MQIsdp (MQTT 3.1.2.1)
-        (rb"\x10[\x80-\xff]{0,3}[\x00-\x7f](?:\x00\x04MQTT[\x03-\x05]|\x00\x06MQIsdp)", "mqtt"),
-        # Redis command in RESP: an array of bulk strings (Redis serialization protocol)
-        (rb"\*[1-9][0-9]{0,6}\r\n\$[0-9]{1,9}\r\n", "redis"),
-        # Telnet IAC WILL/WONT/DO/DONT option, alone or before another IAC; IAC SB ... IAC SE (RFC 854)
-        (rb"\xff[\xfb-\xfe][\x00-\x31](?:\xff|\Z)|\xff\xfa[\x00-\x31].{0,64}?\xff\xf0", "telnet"),
-        # BitTorrent peer handshake (BEP 3), DHT KRPC query/response (BEP 5), UDP tracker (BEP 15)
-        (rb"\x13BitTorrent protocol", "bittorrent"),
-        (rb"d(?:1:ad2:id20:|1:rd2:id20:|2:ip).*1:y1:[eqr]", "bittorrent"),
-        (rb"\x00\x00\x04\x17\x27\x10\x19\x80\x00\x00\x00\x00.{4}\Z", "bittorrent"),
-    )
+_MAGIC_TABLE: tuple[tuple[bytes, str], ...] = (
+    # SMB1/2/3 after a NetBIOS session message header (RFC 1002 4.3.1, [MS-SMB2] 2.2.1)
+    (rb"\x00...[\xff\xfe\xfd]SMB", "smb"),
+    # NetBIOS session request: called and calling names, 32 letters A-P each (RFC 1002 4.3.2)
+    (rb"\x81\x00\x00.\x20[A-P]{32}", "netbios"),
+    # NetBIOS datagram: type 0x10-0x12, flags, id, source ip and port, length, offset 0, name (4.4.1)
+    (rb"[\x10-\x12][\x00-\x0f].{10}\x00\x00\x20[A-P]{32}", "netbios"),
+    # DHCP: BOOTREQUEST/BOOTREPLY with the magic cookie at offset 236 (RFC 2131 3)
+    (rb"[\x01\x02].{235}\x63\x82\x53\x63", "dhcp"),
+    # PostgreSQL SSLRequest, GSSENCRequest, CancelRequest (PostgreSQL protocol, Message Formats)
+    (rb"\x00\x00\x00\x08\x04\xd2\x16[\x2f\x30]\Z|\x00\x00\x00\x10\x04\xd2\x16\x2e", "postgresql"),
+    # MQTT CONNECT: type 1, remaining length, protocol name MQTT level 3-5 or MQIsdp (MQTT 3.1.2.1)
+    (rb"\x10[\x80-\xff]{0,3}[\x00-\x7f](?:\x00\x04MQTT[\x03-\x05]|\x00\x06MQIsdp)", "mqtt"),
+    # Redis command in RESP: an array of bulk strings (Redis serialization protocol)
+    (rb"\*[1-9][0-9]{0,6}\r\n\$[0-9]{1,9}\r\n", "redis"),
+    # Telnet IAC WILL/WONT/DO/DONT option, alone or before another IAC; IAC SB ... IAC SE (RFC 854)
+    (rb"\xff[\xfb-\xfe][\x00-\x31](?:\xff|\Z)|\xff\xfa[\x00-\x31].{0,64}?\xff\xf0", "telnet"),
+    # BitTorrent peer handshake (BEP 3), DHT KRPC query/response (BEP 5), UDP tracker (BEP 15)
+    (rb"\x13BitTorrent protocol", "bittorrent"),
+    (rb"d(?:1:ad2:id20:|1:rd2:id20:|2:ip).*1:y1:[eqr]", "bittorrent"),
+    (rb"\x00\x00\x04\x17\x27\x10\x19\x80\x00\x00\x00\x00.{4}\Z", "bittorrent"),
 )
-"""Signatures that are a fixed pattern at the start of the payload."""
+"""Signatures that are a fixed pattern at the start of the payload: (regular expression, protocol)."""
+_MAGIC = re.compile(b"|".join(b"(?P<m%d>%s)" % (i, rx) for i, (rx, _) in enumerate(_MAGIC_TABLE)), re.DOTALL)
+"""The table as one expression (one pass over the payload); group m<i> names the matching row."""
 
 
 def _magic(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
-    """The first fixed-pattern signature that matches at the start of the payload."""
-    for pattern, name in _MAGIC:
-        if pattern.match(p):
-            return name
-    return None
+    """The protocol of the first fixed-pattern signature that matches at the start of the payload."""
+    found = _MAGIC.match(p)
+    return _MAGIC_TABLE[int(found.lastgroup[1:])][1] if found and found.lastgroup else None
 
 
 def _rdp(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
@@ -449,7 +447,7 @@ def _request_line(line: bytes, after: bytes | None, udp: bool, orig: int, resp: 
     method, _, rest = line.partition(b" ")
     target, _, version = rest.rpartition(b" ")
     http = version.startswith(b"HTTP/") or line.endswith((b"HTTP/1.1", b"HTTP/1.0"))
-    bare = rest == b"" and after is not None and _HEADER.match(after)  # 'OPTIONS' then 'Host: ...'
+    bare = rest == b"" and after is not None and _HEADER.match(after) is not None  # 'OPTIONS', 'Host: ..'
     cut_short = rest[:1] == b"/" and (after is None or b" " not in rest)  # cut by the snap length; HTTP/0.9
     if http or (method in _HTTP_METHODS and (cut_short or bare)):
         if (

@@ -15,6 +15,7 @@ from flowradar.engine.dissect.tls_hello import (
     CLIENT_HELLO,
     SERVER_HELLO,
     ClientHello,
+    ServerHello,
     ja3,
     ja3s,
     ja4,
@@ -48,14 +49,50 @@ def looks_like_tls(payload: bytes) -> bool:
     )
 
 
+_FingerprintKey = tuple[object, ...]
+_client_prints: dict[_FingerprintKey, tuple[tuple[str, ...], str, str]] = {}
+_server_prints: dict[_FingerprintKey, tuple[str, str, str]] = {}
+_MAX_PRINTS = 1024  # distinct hello fingerprints remembered (clients repeat theirs)
+
+
 def client_hello_facts(ch: ClientHello, facts: L7Facts, transport: str) -> None:
     """Write what a ClientHello tells into the flow's facts (``transport`` 't' or 'q' for JA4)."""
     facts.tls_sni = ch.sni
     facts.tls_alpn = ch.alpn
-    facts.tls_versions_offered = ch.versions_offered()
-    facts.tls_ja3 = ja3(ch)[1]
-    facts.tls_ja4 = ja4(ch, transport)
     facts.tls_ech = ch.ech
+    key = (
+        transport,
+        ch.legacy_version,
+        tuple(ch.cipher_suites),
+        tuple(ch.extensions),
+        tuple(ch.supported_groups),
+        tuple(ch.ec_point_formats),
+        tuple(ch.signature_algorithms),
+        tuple(ch.supported_versions),
+        ch.alpn_raw[0] if ch.alpn_raw else None,
+    )
+    known = _client_prints.get(key)
+    if known is None:
+        if len(_client_prints) >= _MAX_PRINTS:
+            _client_prints.clear()
+        known = _client_prints[key] = (tuple(ch.versions_offered()), ja3(ch)[1], ja4(ch, transport))
+    facts.tls_versions_offered = list(known[0])
+    facts.tls_ja3 = known[1]
+    facts.tls_ja4 = known[2]
+
+
+def _server_hello_facts(sh: ServerHello, facts: L7Facts) -> None:
+    key = (sh.legacy_version, sh.selected_version, sh.cipher_suite, tuple(sh.extensions))
+    known = _server_prints.get(key)
+    if known is None:
+        if len(_server_prints) >= _MAX_PRINTS:
+            _server_prints.clear()
+        known = _server_prints[key] = (
+            version_name(sh.version),
+            f"0x{sh.cipher_suite:04x}",
+            ja3s(sh)[1],
+        )
+    facts.tls_version, facts.tls_cipher, facts.tls_ja3s = known
 
 
 def _record_start(data: bytearray, pos: int) -> bool:
@@ -175,10 +212,7 @@ class TlsDissector:
         if hs[0] == CLIENT_HELLO:
             client_hello_facts(parse_client_hello(hs), facts, "t")
         else:
-            sh = parse_server_hello(hs)
-            facts.tls_version = version_name(sh.version)
-            facts.tls_cipher = f"0x{sh.cipher_suite:04x}"
-            facts.tls_ja3s = ja3s(sh)[1]
+            _server_hello_facts(parse_server_hello(hs), facts)
         self._hellos.add(hs[0])
         side.done = True
         side.handshake = bytearray()

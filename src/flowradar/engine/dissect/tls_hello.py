@@ -3,16 +3,19 @@
 The parsers take one whole handshake message, starting at its type byte (1 or 2), as found in a TLS
 record over TCP or in QUIC CRYPTO frames. Malformed input raises
 :class:`~flowradar.engine.dissect.base.DissectError` and nothing else; every loop is bounded by the
-input length.
+input length. The parsers index the message directly, checking each vector against the one holding
+it; on the first defect they hand the message to :func:`~.tls_wire.diagnose_hello`, whose checked
+reads name it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass, field
 
 from flowradar.engine.dissect.base import DissectError
-from flowradar.engine.dissect.tls_wire import Buffer, Reader
+from flowradar.engine.dissect.tls_wire import Buffer, diagnose_hello
 
 CLIENT_HELLO = 1
 SERVER_HELLO = 2
@@ -48,6 +51,7 @@ _JA4_VERSIONS = {
     0xFEFD: "d2",
     0xFEFC: "d3",
 }
+_GREASE = frozenset(range(0x0A0A, 0x10000, 0x1010))  # 0x0a0a, 0x1a1a, ... 0xfafa
 
 
 def is_grease(value: int) -> bool:
@@ -94,7 +98,7 @@ class ClientHello:
 
     def versions_offered(self) -> list[str]:
         """Names of the versions offered: supported_versions without GREASE, else the legacy version."""
-        offered = [version_name(v) for v in self.supported_versions if not is_grease(v)]
+        offered = [version_name(v) for v in self.supported_versions if v not in _GREASE]
         return offered or [version_name(self.legacy_version)]
 
 
@@ -117,116 +121,245 @@ class ServerHello:
         return self.legacy_version if self.selected_version is None else self.selected_version
 
 
-def _body(msg: Buffer, expected_type: int) -> Reader:
-    r = Reader(msg)
-    msg_type = r.u8("handshake type")
-    if msg_type != expected_type:
-        raise DissectError(f"handshake type {msg_type} is not {expected_type}")
-    return r.sub(r.u24("handshake length"), "handshake body")
+class _Bad(Exception):
+    """A fast parser met a defect; :func:`diagnose_hello` then names it."""
 
 
-def _hello_prefix(r: Reader) -> int:
-    """Read version, random and session id; return the version."""
-    version = r.u16("hello version")
-    r.skip(32, "hello random")
-    session = r.u8("session id length")
-    if session > 32:
-        raise DissectError("session id longer than 32 bytes")
-    r.skip(session, "session id")
-    return version
+_U16S: dict[int, struct.Struct] = {}
+
+
+def _u16s(b: bytes, p: int, q: int) -> list[int]:
+    """The two-byte values of ``b[p:q]`` (``q - p`` even, checked by the caller)."""
+    s = _U16S.get(q - p)
+    if s is None:
+        s = struct.Struct(f">{(q - p) >> 1}H")
+        if q - p <= 512:
+            _U16S[q - p] = s
+    return list(s.unpack_from(b, p))
 
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _server_name(r: Reader) -> str | None:
-    names = r.vec16("server name list")
-    while names.remaining():
-        name_type = names.u8("server name type")
-        name = names.vec16("server name")
-        if name_type == 0:
-            return _decode(name.take(name.remaining())).lower()
+def _hello_start(b: bytes, expected_type: int) -> tuple[int, int]:
+    """Check the handshake header, version, random and session id: (offset after them, body end)."""
+    if b[0] != expected_type:
+        raise _Bad
+    end = 4 + ((b[1] << 16) | (b[2] << 8) | b[3])
+    if end > len(b) or end < 39 or b[38] > 32:
+        raise _Bad
+    return 39 + b[38], end
+
+
+def _extensions_vector(b: bytes, p: int, end: int) -> tuple[int, int]:
+    """Check the extensions vector length at ``p``: (offset of its first byte, its end)."""
+    if p + 2 > end or p + 2 + ((b[p] << 8) | b[p + 1]) > end:
+        raise _Bad
+    return p + 2, p + 2 + ((b[p] << 8) | b[p + 1])
+
+
+def _server_name(b: bytes, p: int, e: int) -> str | None:
+    """The first host_name of the server_name extension data ``b[p:e]`` (non-empty)."""
+    if p + 2 > e:
+        raise _Bad
+    end = p + 2 + ((b[p] << 8) | b[p + 1])
+    if end > e:
+        raise _Bad
+    p += 2
+    while p < end:
+        if p + 3 > end:
+            raise _Bad
+        q = p + 3 + ((b[p + 1] << 8) | b[p + 2])
+        if q > end:
+            raise _Bad
+        if b[p] == 0:
+            return _decode(b[p + 3 : q]).lower()
+        p = q
     return None
 
 
-def _alpn(r: Reader) -> list[bytes]:
-    protocols = r.vec16("alpn list")
+def _alpn(b: bytes, p: int, e: int) -> list[bytes]:
+    if p + 2 > e:
+        raise _Bad
+    end = p + 2 + ((b[p] << 8) | b[p + 1])
+    if end > e:
+        raise _Bad
+    p += 2
     out: list[bytes] = []
-    while protocols.remaining():
-        entry = protocols.vec8("alpn protocol")
-        out.append(entry.take(entry.remaining()))
+    while p < end:
+        q = p + 1 + b[p]
+        if q > end:
+            raise _Bad
+        out.append(b[p + 1 : q])
+        p = q
     return out
 
 
-def _client_extension(ch: ClientHello, ext_type: int, data: Reader) -> None:
-    if ext_type == EXT_SERVER_NAME:
-        if ch.sni is None and data.remaining():
-            ch.sni = _server_name(data)
-    elif ext_type == EXT_ALPN:
-        ch.alpn_raw = _alpn(data)
-        ch.alpn = [_decode(p) for p in ch.alpn_raw]
-    elif ext_type == EXT_SUPPORTED_VERSIONS:
-        ch.supported_versions = data.vec8("supported versions").u16_list("supported versions")
-    elif ext_type == EXT_SUPPORTED_GROUPS:
-        ch.supported_groups = data.vec16("supported groups").u16_list("supported groups")
-    elif ext_type == EXT_EC_POINT_FORMATS:
-        formats = data.vec8("ec point formats")
-        ch.ec_point_formats = list(formats.take(formats.remaining()))
-    elif ext_type == EXT_SIGNATURE_ALGORITHMS:
-        ch.signature_algorithms = data.vec16("signature algorithms").u16_list("signature algorithms")
-    elif ext_type in (EXT_ECH, EXT_ESNI):
-        ch.ech = True
+def _list16(b: bytes, p: int, e: int, wide: bool) -> list[int]:
+    """A vector of two-byte values at ``b[p:e]`` with a two-byte (``wide``) or one-byte length."""
+    if wide:
+        if p + 2 > e:
+            raise _Bad
+        p, q = p + 2, p + 2 + ((b[p] << 8) | b[p + 1])
+    else:
+        if p >= e:
+            raise _Bad
+        p, q = p + 1, p + 1 + b[p]
+    if q > e or (q - p) & 1:
+        raise _Bad
+    return _u16s(b, p, q)
+
+
+_CLIENT_EXTENSIONS = frozenset({0x0000, 0x000A, 0x000B, 0x000D, 0x0010, 0x002B, EXT_ECH, EXT_ESNI})
+
+
+def _client_hello(b: bytes) -> ClientHello:
+    p, end = _hello_start(b, CLIENT_HELLO)
+    if p + 2 > end:
+        raise _Bad
+    q = p + 2 + ((b[p] << 8) | b[p + 1])
+    if q > end or (q - p) & 1:
+        raise _Bad
+    ciphers = _u16s(b, p + 2, q)
+    if q >= end or q + 1 + b[q] > end:  # compression methods
+        raise _Bad
+    p = q + 1 + b[q]
+    if p == end:
+        return ClientHello((b[4] << 8) | b[5], ciphers)
+    p, ext_end = _extensions_vector(b, p, end)
+    extensions: list[int] = []
+    sni: str | None = None
+    alpn_raw: list[bytes] = []
+    versions: list[int] = []
+    groups: list[int] = []
+    formats: list[int] = []
+    signatures: list[int] = []
+    ech = False
+    while p < ext_end:
+        if p + 4 > ext_end:
+            raise _Bad
+        ext_type = (b[p] << 8) | b[p + 1]
+        q = p + 4 + ((b[p + 2] << 8) | b[p + 3])
+        if q > ext_end:
+            raise _Bad
+        extensions.append(ext_type)
+        if ext_type in _CLIENT_EXTENSIONS:
+            p += 4
+            if ext_type == EXT_SERVER_NAME:
+                if sni is None and p < q:
+                    sni = _server_name(b, p, q)
+            elif ext_type == EXT_ALPN:
+                alpn_raw = _alpn(b, p, q)
+            elif ext_type == EXT_SUPPORTED_VERSIONS:
+                versions = _list16(b, p, q, False)
+            elif ext_type == EXT_SUPPORTED_GROUPS:
+                groups = _list16(b, p, q, True)
+            elif ext_type == EXT_EC_POINT_FORMATS:
+                if p >= q or p + 1 + b[p] > q:
+                    raise _Bad
+                formats = list(b[p + 1 : p + 1 + b[p]])
+            elif ext_type == EXT_SIGNATURE_ALGORITHMS:
+                signatures = _list16(b, p, q, True)
+            else:  # ECH or ESNI
+                ech = True
+        p = q
+    alpn = [_decode(name) for name in alpn_raw]
+    version = (b[4] << 8) | b[5]
+    return ClientHello(
+        version, ciphers, extensions, sni, alpn, alpn_raw, versions, groups, formats, signatures, ech
+    )
+
+
+def _server_hello(b: bytes) -> ServerHello:
+    p, end = _hello_start(b, SERVER_HELLO)
+    if p + 3 > end:
+        raise _Bad
+    sh = ServerHello((b[4] << 8) | b[5], (b[p] << 8) | b[p + 1])
+    p += 3
+    if p == end:
+        return sh
+    p, ext_end = _extensions_vector(b, p, end)
+    extensions = sh.extensions
+    while p < ext_end:
+        if p + 4 > ext_end:
+            raise _Bad
+        ext_type = (b[p] << 8) | b[p + 1]
+        q = p + 4 + ((b[p + 2] << 8) | b[p + 3])
+        if q > ext_end:
+            raise _Bad
+        extensions.append(ext_type)
+        if ext_type == EXT_SUPPORTED_VERSIONS:
+            if q - p < 6:
+                raise _Bad
+            sh.selected_version = (b[p + 4] << 8) | b[p + 5]
+        p = q
+    return sh
+
+
+def _defect(b: bytes, expected_type: int) -> DissectError:
+    diagnose_hello(b, expected_type)  # raises the DissectError naming the defect
+    return DissectError("malformed TLS hello")  # not reached
 
 
 def parse_client_hello(msg: Buffer) -> ClientHello:
     """Parse a whole ClientHello handshake message (type byte, 3-byte length, body)."""
-    r = _body(msg, CLIENT_HELLO)
-    ch = ClientHello(legacy_version=_hello_prefix(r))
-    ch.cipher_suites = r.vec16("cipher suites").u16_list("cipher suites")
-    r.vec8("compression methods")
-    if not r.remaining():
-        return ch
-    exts = r.vec16("extensions")
-    while exts.remaining():
-        ext_type = exts.u16("extension type")
-        data = exts.vec16("extension data")
-        ch.extensions.append(ext_type)
-        _client_extension(ch, ext_type, data)
-    return ch
+    b = msg if type(msg) is bytes else bytes(msg)
+    try:
+        return _client_hello(b)
+    except (_Bad, IndexError):
+        pass
+    raise _defect(b, CLIENT_HELLO)
 
 
 def parse_server_hello(msg: Buffer) -> ServerHello:
     """Parse a whole ServerHello handshake message (HelloRetryRequest parses as one too)."""
-    r = _body(msg, SERVER_HELLO)
-    version = _hello_prefix(r)
-    sh = ServerHello(legacy_version=version, cipher_suite=r.u16("cipher suite"))
-    r.u8("compression method")
-    if not r.remaining():
-        return sh
-    exts = r.vec16("extensions")
-    while exts.remaining():
-        ext_type = exts.u16("extension type")
-        data = exts.vec16("extension data")
-        sh.extensions.append(ext_type)
-        if ext_type == EXT_SUPPORTED_VERSIONS:
-            sh.selected_version = data.u16("selected version")
-    return sh
+    b = msg if type(msg) is bytes else bytes(msg)
+    try:
+        return _server_hello(b)
+    except (_Bad, IndexError):
+        pass
+    raise _defect(b, SERVER_HELLO)
+
+
+class _Text(dict[int, str]):
+    """Memoized renderings of two-byte values (at most 65,536 entries)."""
+
+    __slots__ = ("_fmt",)
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__()
+        self._fmt = fmt
+
+    def __missing__(self, value: int) -> str:
+        text = format(value, self._fmt)
+        if 0 <= value <= 0xFFFF:
+            self[value] = text
+        return text
+
+
+_dec = _Text("d").__getitem__
+_hex = _Text("04x").__getitem__
+_JA4_NOT_HASHED = (EXT_SERVER_NAME, EXT_ALPN)
+
+
+def _no_grease(values: list[int]) -> list[int]:
+    return values if _GREASE.isdisjoint(values) else [v for v in values if v not in _GREASE]
 
 
 def _dashed(values: list[int]) -> str:
-    return "-".join(str(v) for v in values if not is_grease(v))
+    return "-".join(map(_dec, _no_grease(values)))
 
 
 def ja3(ch: ClientHello) -> tuple[str, str]:
     """JA3 string and its MD5: version,ciphers,extensions,groups,point formats (GREASE removed)."""
     text = ",".join(
         (
-            str(ch.legacy_version),
+            _dec(ch.legacy_version),
             _dashed(ch.cipher_suites),
             _dashed(ch.extensions),
             _dashed(ch.supported_groups),
-            "-".join(str(v) for v in ch.ec_point_formats),
+            "-".join(map(_dec, ch.ec_point_formats)),
         )
     )
     return text, hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
@@ -239,7 +372,7 @@ def ja3s(sh: ServerHello) -> tuple[str, str]:
 
 
 def _ja4_version(ch: ClientHello) -> str:
-    offered = [v for v in ch.supported_versions if not is_grease(v)]
+    offered = _no_grease(ch.supported_versions)
     version = max(offered) if offered else ch.legacy_version
     return _JA4_VERSIONS.get(version, "00")
 
@@ -261,18 +394,18 @@ def _hash12(text: str) -> str:
 
 def ja4(ch: ClientHello, transport: str = "t") -> str:
     """FoxIO JA4 fingerprint; ``transport`` is 't' (TLS over TCP), 'q' (QUIC) or 'd' (DTLS)."""
-    ciphers = sorted(f"{c:04x}" for c in ch.cipher_suites if not is_grease(c))
-    exts = [e for e in ch.extensions if not is_grease(e)]
+    ciphers = sorted(map(_hex, _no_grease(ch.cipher_suites)))
+    exts = _no_grease(ch.extensions)
     a = (
         f"{transport}{_ja4_version(ch)}{'d' if EXT_SERVER_NAME in exts else 'i'}"
         f"{min(len(ciphers), 99):02d}{min(len(exts), 99):02d}{_ja4_alpn(ch)}"
     )
     b = _hash12(",".join(ciphers)) if ciphers else "000000000000"
-    ext_hex = sorted(f"{e:04x}" for e in exts if e not in (EXT_SERVER_NAME, EXT_ALPN))
-    if not ext_hex:
+    hashed = sorted(map(_hex, [e for e in exts if e not in _JA4_NOT_HASHED]))
+    if not hashed:
         return f"{a}_{b}_000000000000"
-    c_text = ",".join(ext_hex)
-    sigs = [f"{s:04x}" for s in ch.signature_algorithms if not is_grease(s)]
+    c_text = ",".join(hashed)
+    sigs = _no_grease(ch.signature_algorithms)
     if sigs:
-        c_text += "_" + ",".join(sigs)
+        c_text += "_" + ",".join(map(_hex, sigs))
     return f"{a}_{b}_{_hash12(c_text)}"

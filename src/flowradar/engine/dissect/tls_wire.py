@@ -91,3 +91,65 @@ class Reader:
         buf, start, end = self.buf, self.pos, self.end
         self.pos = end
         return [(buf[i] << 8) | buf[i + 1] for i in range(start, end, 2)]
+
+
+def diagnose_hello(msg: Buffer, expected_type: int) -> None:
+    """Walk a ClientHello (1) or ServerHello (2) with checked reads, raising the DissectError that
+    names its first defect (the fast parsers in ``tls_hello`` call this once they found one)."""
+    r = Reader(msg)
+    msg_type = r.u8("handshake type")
+    if msg_type != expected_type:
+        raise DissectError(f"handshake type {msg_type} is not {expected_type}")
+    r = r.sub(r.u24("handshake length"), "handshake body")
+    r.u16("hello version")
+    r.skip(32, "hello random")
+    session = r.u8("session id length")
+    if session > 32:
+        raise DissectError("session id longer than 32 bytes")
+    r.skip(session, "session id")
+    if expected_type == 1:
+        r.vec16("cipher suites").u16_list("cipher suites")
+        r.vec8("compression methods")
+    else:
+        r.u16("cipher suite")
+        r.u8("compression method")
+    if not r.remaining():
+        return
+    exts = r.vec16("extensions")
+    sni = False
+    while exts.remaining():
+        ext_type = exts.u16("extension type")
+        data = exts.vec16("extension data")
+        if expected_type == 2:
+            if ext_type == 0x002B:
+                data.u16("selected version")
+        elif ext_type == 0x0000:
+            if not sni and data.remaining():
+                sni = _check_server_name(data)
+        else:
+            _check_client_extension(ext_type, data)
+
+
+def _check_server_name(r: Reader) -> bool:
+    names = r.vec16("server name list")
+    while names.remaining():
+        name_type = names.u8("server name type")
+        names.vec16("server name")
+        if name_type == 0:
+            return True
+    return False
+
+
+def _check_client_extension(ext_type: int, data: Reader) -> None:
+    if ext_type == 0x0010:
+        protocols = data.vec16("alpn list")
+        while protocols.remaining():
+            protocols.vec8("alpn protocol")
+    elif ext_type == 0x002B:
+        data.vec8("supported versions").u16_list("supported versions")
+    elif ext_type == 0x000A:
+        data.vec16("supported groups").u16_list("supported groups")
+    elif ext_type == 0x000B:
+        data.vec8("ec point formats")
+    elif ext_type == 0x000D:
+        data.vec16("signature algorithms").u16_list("signature algorithms")

@@ -1,0 +1,1 @@
+"""Alerts after the detectors: lifecycle, suppression, allowlists and delivery to sinks."""

@@ -1,0 +1,1 @@
+"""Detectors: windowed counters over flow batches, thresholds and alerts."""

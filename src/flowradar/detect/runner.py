@@ -1,0 +1,141 @@
+"""The detection stage: runs every configured detector over the flow batches of one input.
+
+Offline (a capture file) each exported batch goes to every detector. Live, :meth:`observe_active`
+also hands over a snapshot of the still-active flows about once a second, turned into increments
+so that nothing is counted twice. Alerts go through the :class:`AlertManager` (allowlists,
+de-duplication, delivery); :meth:`scans` and :meth:`floods` give the capture report's entries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from flowradar.alert.manager import AlertManager
+from flowradar.alert.settings import AlertConfig
+from flowradar.detect.base import Detector
+from flowradar.detect.live import ActiveFlows
+from flowradar.detect.rows import Networks
+from flowradar.detect.settings import DetectConfig
+from flowradar.engine.records import FlowBatch
+from flowradar.model.alert import Alert
+from flowradar.model.flow import L7Facts
+
+
+def build_detectors(cfg: DetectConfig) -> list[Detector]:
+    """The detectors named in ``cfg.detectors`` (plus custom rules when ``rules_file`` is set)."""
+    from flowradar.detect.beacon import BeaconDetector
+    from flowradar.detect.bruteforce import BruteForceDetector
+    from flowradar.detect.dns import DnsDetector
+    from flowradar.detect.flood import FloodDetector
+    from flowradar.detect.intel import IntelDetector
+    from flowradar.detect.ports import CleartextDetector, SuspiciousPortDetector
+    from flowradar.detect.scan import ScanDetector
+
+    internal = Networks(cfg.internal_networks)
+    factories: dict[str, Callable[[], Detector]] = {
+        "scan": lambda: ScanDetector(cfg, internal),
+        "flood": lambda: FloodDetector(cfg, internal),
+        "bruteforce": lambda: BruteForceDetector(cfg, internal),
+        "beacon": lambda: BeaconDetector(cfg, internal),
+        "dns": lambda: DnsDetector(cfg, internal),
+        "ports": lambda: SuspiciousPortDetector(cfg, internal),
+        "cleartext": lambda: CleartextDetector(cfg, internal),
+        "intel": lambda: IntelDetector(cfg, internal),
+    }
+    unknown = [n for n in cfg.detectors if n not in factories]
+    if unknown:
+        raise ValueError(f"unknown detector(s): {', '.join(unknown)} (known: {', '.join(factories)})")
+    out = [factories[n]() for n in cfg.detectors]
+    if cfg.rules_file:
+        from flowradar.detect.rules import RuleDetector, load_rules
+
+        out.append(RuleDetector(load_rules(cfg.rules_file)))
+    return out
+
+
+class DetectionRunner:
+    """Every detector of one run, the alert manager, and the live bookkeeping."""
+
+    def __init__(
+        self,
+        cfg: DetectConfig | None = None,
+        manager: AlertManager | None = None,
+        detectors: list[Detector] | None = None,
+    ) -> None:
+        """Build the configured detectors (or use ``detectors``); alerts go to ``manager``."""
+        self.cfg = cfg or DetectConfig()
+        self.manager = manager or AlertManager(AlertConfig())
+        enabled = self.cfg.enabled
+        self.detectors = detectors if detectors is not None else (build_detectors(self.cfg) if enabled else [])
+        self._active: ActiveFlows | None = None
+        self._last_tick = 0.0
+
+    def observe(self, batch: FlowBatch) -> list[Alert]:
+        """Exported flows (offline or live); return the alerts delivered."""
+        if not self.detectors or not len(batch.rows):
+            return []
+        if self._active is not None:
+            batch = self._active.exported(batch, time.time())
+        return self._run(lambda d: d.observe(batch))
+
+    def observe_active(
+        self, rows: np.ndarray, now: float, peek: Callable[[int], L7Facts | None] | None = None
+    ) -> list[Alert]:
+        """Live: a snapshot of the active flows (``Engine.snapshot()``) at wall-clock ``now``."""
+        if not self.detectors:
+            return []
+        if self._active is None:
+            self._active = ActiveFlows()
+        batch = self._active.snapshot(rows, now, peek)
+        self._active.prune(rows["id"])
+        out = self._run(lambda d: d.observe(batch)) if len(batch.rows) else []
+        return out + self.tick(now)
+
+    def tick(self, now: float) -> list[Alert]:
+        """Time-based checks of every detector, and idle resolution of alerts."""
+        self._last_tick = now
+        out = self._run(lambda d: d.tick(now))
+        self.manager.resolve_idle(now)
+        return out
+
+    def finish(self, now: float | None = None) -> list[Alert]:
+        """End of input: a last tick at the latest traffic time (or ``now``)."""
+        if not self.detectors:
+            return []
+        return self._run(lambda d: d.tick(now if now is not None else self._last_tick or time.time()))
+
+    def _run(self, step: Callable[[Detector], list[Alert]]) -> list[Alert]:
+        found: list[Alert] = []
+        for d in self.detectors:
+            found.extend(step(d))
+        return self.manager.submit(found) if found else []
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Every alert of the run (from the manager)."""
+        return self.manager.alerts
+
+    def scans(self) -> list[dict[str, Any]]:
+        """Report entries of the scanners found: scanner, distinct ports and hosts, type."""
+        return [
+            {
+                "scanner": a.subject_ip,
+                "distinct_ports": a.details.get("distinct_ports", 0),
+                "distinct_hosts": a.details.get("distinct_hosts", 0),
+                "type": a.type,
+            }
+            for a in self.alerts
+            if a.kind == "scan"
+        ]
+
+    def floods(self) -> list[dict[str, Any]]:
+        """Report entries of the flood victims found: victim and type."""
+        return [
+            {"victim": a.subject_ip, "type": a.type, "packets_in_window": a.details.get("window_value")}
+            for a in self.alerts
+            if a.kind == "flood" and a.type != "request_rate"
+        ]

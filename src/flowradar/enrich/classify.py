@@ -1,0 +1,185 @@
+"""Classification: address classes, flow direction, service names by port, registrable domains.
+
+Address classes (first match wins): ``own`` (configured networks), ``loopback``, ``private``
+(RFC 1918), ``cgnat`` (RFC 6598), ``link-local`` (169.254/16, fe80::/10), ``ula`` (fc00::/7),
+``multicast``, ``broadcast`` (255.255.255.255), ``reserved`` (0/8, 240/4, documentation and
+benchmark ranges, ::/128, ...) and ``public``. Every class but ``public`` counts as internal.
+
+Direction: ``outbound`` (internal originator, external responder), ``inbound`` (the reverse),
+``local`` (both internal), ``transit`` (both external).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+
+from flowradar.enrich.lru import CacheInfo, Lru
+from flowradar.model.flow import FlowRecord
+
+IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_CLASS_NETS: tuple[tuple[str, str], ...] = (
+    ("loopback", "127.0.0.0/8"),
+    ("loopback", "::1/128"),
+    ("private", "10.0.0.0/8"),
+    ("private", "172.16.0.0/12"),
+    ("private", "192.168.0.0/16"),
+    ("cgnat", "100.64.0.0/10"),
+    ("link-local", "169.254.0.0/16"),
+    ("link-local", "fe80::/10"),
+    ("ula", "fc00::/7"),
+    ("multicast", "224.0.0.0/4"),
+    ("multicast", "ff00::/8"),
+    ("broadcast", "255.255.255.255/32"),
+    ("reserved", "0.0.0.0/8"),
+    ("reserved", "192.0.0.0/24"),
+    ("reserved", "192.0.2.0/24"),
+    ("reserved", "198.18.0.0/15"),
+    ("reserved", "198.51.100.0/24"),
+    ("reserved", "203.0.113.0/24"),
+    ("reserved", "240.0.0.0/4"),
+    ("reserved", "::/128"),
+    ("reserved", "2001:db8::/32"),
+    ("reserved", "100::/64"),
+)
+CLASSES = ("own", "loopback", "private", "cgnat", "link-local", "ula", "multicast", "broadcast")
+"""Classes counted as internal (with ``reserved``); ``public`` is the only external class."""
+
+
+class AddressClassifier:
+    """Address class of an address text, cached (bounded)."""
+
+    def __init__(self, own_networks: tuple[str, ...] = (), cache_size: int = 65536) -> None:
+        nets: list[tuple[str, IPNet]] = []
+        for text in own_networks:
+            try:
+                nets.append(("own", ipaddress.ip_network(text, strict=False)))
+            except ValueError:
+                raise ValueError(f"own_networks: not a network: {text!r}") from None
+        nets += [(name, ipaddress.ip_network(net)) for name, net in _CLASS_NETS]
+        self._nets = nets
+        self._cache: Lru[str, str] = Lru(cache_size)
+
+    def classify(self, ip: str) -> str:
+        """'public', 'private', 'loopback', ... (see the module documentation)."""
+        hit = self._cache.get(ip)
+        if hit is not None:
+            return hit
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return "reserved"
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        found = "public"
+        for name, net in self._nets:
+            if addr.version == net.version and addr in net:
+                found = name
+                break
+        self._cache.put(ip, found)
+        return found
+
+    def cache_info(self) -> CacheInfo:
+        """The address-class cache."""
+        return self._cache.info()
+
+
+def direction(src_class: str, dst_class: str) -> str:
+    """outbound, inbound, local or transit."""
+    src_in, dst_in = src_class != "public", dst_class != "public"
+    if src_in and dst_in:
+        return "local"
+    if src_in:
+        return "outbound"
+    if dst_in:
+        return "inbound"
+    return "transit"
+
+
+_SERVICE_LINE = re.compile(r"^([A-Za-z0-9][\w.+-]*)\s+(\d+)/(tcp|udp|sctp)\b")
+
+
+def load_services(path: Path | None) -> dict[tuple[str, int], str]:
+    """(transport, port) -> service name from an IANA/``/etc/services`` style file."""
+    out: dict[tuple[str, int], str] = {}
+    if path is None:
+        return out
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            m = _SERVICE_LINE.match(line)
+            if m:
+                out.setdefault((m.group(3), int(m.group(2))), m.group(1).lower())
+    return out
+
+
+def service_name(services: dict[tuple[str, int], str], transport: str, sport: int, dport: int) -> str | None:
+    """Service of the responder port, else of a well-known (< 1024) originator port."""
+    name = services.get((transport, dport))
+    if name is None and 0 < sport < 1024:
+        name = services.get((transport, sport))
+    return name
+
+
+class DomainNames:
+    """Registrable domain ("eTLD+1") of a host name through the Public Suffix List, cached."""
+
+    def __init__(self, cache_size: int = 65536) -> None:
+        from publicsuffixlist import PublicSuffixList
+
+        self._psl = PublicSuffixList()
+        self._cache: Lru[str, str] = Lru(cache_size)
+
+    def registrable(self, name: str) -> str | None:
+        """'www.bbc.co.uk' -> 'bbc.co.uk'; a bare public suffix or an address gives None."""
+        hit = self._cache.get(name)
+        if hit is not None:
+            return hit or None
+        host = name.strip().lower().rstrip(".")
+        found = "" if not host or _looks_like_ip(host) else (self._psl.privatesuffix(host) or "")
+        self._cache.put(name, found)
+        return found or None
+
+    def cache_info(self) -> CacheInfo:
+        """The domain cache."""
+        return self._cache.info()
+
+
+def _looks_like_ip(host: str) -> bool:
+    return ":" in host or host.replace(".", "").isdigit()
+
+
+class ClassifyEnricher:
+    """Fills src_class, dst_class, direction, remote_ip and service."""
+
+    name = "classify"
+
+    def __init__(
+        self, own_networks: tuple[str, ...] = (), services_path: Path | None = None, cache_size: int = 65536
+    ) -> None:
+        self.classifier = AddressClassifier(own_networks, cache_size)
+        self.services = load_services(services_path)
+
+    def enrich(self, record: FlowRecord) -> bool:
+        """Classify one flow."""
+        self.enrich_many([record])
+        return True
+
+    def enrich_many(self, records: list[FlowRecord]) -> None:
+        """Classify every flow."""
+        classify, services = self.classifier.classify, self.services
+        for rec in records:
+            e = rec.enrich
+            e.src_class = sc = classify(rec.src_ip)
+            e.dst_class = dc = classify(rec.dst_ip)
+            e.direction = direction(sc, dc)
+            e.remote_ip = rec.src_ip if (sc == "public" and dc != "public") else rec.dst_ip
+            e.service = service_name(services, rec.transport, rec.src_port, rec.dst_port)
+
+    def cache_info(self) -> CacheInfo:
+        """The address-class cache."""
+        return self.classifier.cache_info()
+
+    def close(self) -> None:
+        """Nothing to release."""

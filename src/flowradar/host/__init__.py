@@ -1,0 +1,1 @@
+"""Host visibility: listening ports and their risk, service names, system metrics, bandwidth."""

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR := $(VENV)/share/flowradar
 DATA_STAMP := $(DATA_DIR)/.installed
 DEB_PACKAGES := python3-venv python3-dev gcc make tshark tcpdump iproute2 iputils-ping nmap hping3 \
-                dnsutils curl wireshark-common libndpi-bin webext-ublock-origin-firefox
+                dnsutils curl wireshark-common libndpi-bin openvpn krb5-user postgresql-client webext-ublock-origin-firefox openssh-server openssh-client sshpass
 PY_SOURCES := pyproject.toml setup.py src/flowradar/engine/_fastpath.c
 
 .PHONY: run test lint typecheck unit bench system clean help

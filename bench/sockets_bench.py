@@ -177,7 +177,8 @@ def inner(args: argparse.Namespace) -> dict[str, Any]:
     for label, rows in ((f"{opened:,} sockets", busy), ("idle namespace", idle)):
         for r in rows:
             mode = "tracer on " if r["tracer"] else "tracer off"
-            print(f"  {label:16} {mode} poll every {r['interval_s']:g} s: {r['cpu_percent']:.2f}% ({r['polls']} polls)")
+            every = f"poll every {r['interval_s']:g} s"
+            print(f"  {label:16} {mode} {every}: {r['cpu_percent']:.2f}% ({r['polls']} polls)")
     return {"sockets": opened, "runs": args.runs, "polls": polls, "cpu_busy": busy, "cpu_idle": idle}
 
 
@@ -190,8 +191,15 @@ def outer(args: argparse.Namespace) -> int:
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
-        cmd = ["ip", "netns", "exec", ns, sys.executable, str(HERE), "--inner", "--sockets", str(args.sockets),
-               "--runs", str(args.runs), "--idle-seconds", str(args.idle_seconds)]  # fmt: skip
+        cmd = ["ip", "netns", "exec", ns, sys.executable, str(HERE), "--inner"]
+        cmd += [
+            "--sockets",
+            str(args.sockets),
+            "--runs",
+            str(args.runs),
+            "--idle-seconds",
+            str(args.idle_seconds),
+        ]
         if args.json:
             cmd += ["--json", str(Path(args.json).resolve())]
         return subprocess.run(cmd, check=False).returncode
@@ -204,7 +212,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sockets", type=int, default=10_000, help="sockets to open (default 10000)")
     parser.add_argument("--runs", type=int, default=7, help="rounds of polls (default 7)")
-    parser.add_argument("--idle-seconds", type=float, default=10.0, help="CPU measurement length (default 10)")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=10.0, help="CPU measurement length (default 10)"
+    )
     parser.add_argument("--json", help="also write the results as JSON to this file")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -168,7 +168,7 @@ class EnrichConfig:
     """Address-to-name entries remembered per client (least recently used dropped first)."""
     dns_hold_s: float = 125.0
     """Flows wait this long (capture time) for a DNS answer exported after them (0: no waiting)."""
-    dns_hold_max: int = 200000
+    dns_hold_max: int = 50000
     """At most this many flows wait; past it the oldest are released unnamed."""
     reverse_dns: bool = False
     """Ask the system resolver for PTR names of unnamed public addresses (network access)."""

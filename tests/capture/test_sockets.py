@@ -14,7 +14,7 @@ import pytest
 from flowradar.capture import sockets_procfs
 from flowradar.capture.sockets import SocketPoller
 from flowradar.capture.sockets_netlink import ALL_STATES, address16
-from flowradar.capture.sockets_owners import cgroup_of
+from flowradar.capture.sockets_owners import OwnerIndex, cgroup_of
 from flowradar.model.connection import Connection
 
 MY_COMM = Path("/proc/self/comm").read_text().strip()
@@ -35,14 +35,16 @@ def tcp_pair() -> Iterator[tuple[socket.socket, socket.socket, socket.socket]]:
 
 
 def find(conns: list[Connection], transport: str, port: int, remote_port: int = 0) -> Connection:
-    hits = [c for c in conns if c.transport == transport and c.local_port == port and c.remote_port == remote_port]
+    hits = [
+        c for c in conns if c.transport == transport and c.local_port == port and c.remote_port == remote_port
+    ]
     assert len(hits) == 1, hits
     return hits[0]
 
 
 @pytest.mark.parametrize("netlink", [True, False], ids=["sock_diag", "procfs"])
 def test_tcp_sockets_with_owner_and_state(tcp_pair: tuple[socket.socket, ...], netlink: bool) -> None:
-    listener, client, server = tcp_pair
+    listener, client, _server = tcp_pair
     lport, cport = listener.getsockname()[1], client.getsockname()[1]
     with SocketPoller(netlink=netlink) as poller:
         assert poller.backend == ("sock_diag" if netlink else "procfs")
@@ -80,7 +82,12 @@ def test_udp_and_ipv6_sockets() -> None:
         assert c.state == "ESTABLISHED" and c.pid == os.getpid()
         if six is not None:
             v6 = find(conns, "tcp", six.getsockname()[1])
-            assert (v6.ip_version, v6.local_ip, v6.local(), v6.state) == (6, "::1", f"[::1]:{v6.local_port}", "LISTEN")
+            assert (v6.ip_version, v6.local_ip, v6.local(), v6.state) == (
+                6,
+                "::1",
+                f"[::1]:{v6.local_port}",
+                "LISTEN",
+            )
     finally:
         for s in (bound, connected, six):
             if s is not None:
@@ -91,7 +98,10 @@ def test_owner_is_another_process_by_name(tmp_path: Path) -> None:
     """A child started under its own program name holds a socket: its pid and name are found."""
     exe = tmp_path / "frsockowner"
     exe.symlink_to(os.path.realpath(sys.executable))
-    code = "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); print(s.getsockname()[1], flush=True); sys.stdin.read()"
+    code = (
+        "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); "
+        "print(s.getsockname()[1], flush=True); sys.stdin.read()"
+    )
     child = subprocess.Popen([str(exe), "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
@@ -152,7 +162,7 @@ def test_procfs_table_parsing() -> None:
         (54321, 8080, 1, 1000, 12346),
     ]
     assert rows[0].src == address16("127.0.0.1")
-    six = "h\n   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 7 1\n"
+    six = "h\n   0: " + "0" * 24 + "01000000:0016 " + "0" * 32 + ":0000 0A 0:0 0:0 0 0 0 7 1\n"
     (row,) = sockets_procfs.parse_table(six, 6, socket.AF_INET6, ALL_STATES)
     assert (row.src, row.sport) == (address16("::1"), 22)
 
@@ -164,3 +174,16 @@ def test_cgroup_and_container() -> None:
     assert cgroup_of(v1) == ("/docker/" + "cd" * 32, "cd" * 6)
     assert cgroup_of("0::/user.slice/session-1.scope\n") == ("/user.slice/session-1.scope", None)
     assert cgroup_of("") == (None, None)
+
+
+def test_owner_index_does_not_rescan_for_unowned_sockets(tcp_pair: tuple[socket.socket, ...]) -> None:
+    index = OwnerIndex()
+    nobody = 2**31 - 7  # an inode no process holds
+    assert index.resolve({nobody}) == {} and index.scans == 1
+    assert index.resolve({nobody}) == {} and index.scans == 1  # remembered as unowned for a while
+    with SocketPoller() as poller:
+        mine = {c.inode for c in poller.poll(owners=False) if c.local_port == tcp_pair[0].getsockname()[1]}
+    assert set(index.resolve(mine).values()) == {os.getpid()}
+    assert index.scans == 1  # the first (whole) scan placed every socket it passed
+    index.retain(set())
+    assert index.resolve(mine) and index.scans == 2  # forgotten, so looked for again

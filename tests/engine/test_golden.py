@@ -1,7 +1,9 @@
 """The golden test: the engine over every capture of ../shared/corpus, scored by the corpus check.py.
 
 Totals of flows, TLS SNI, DNS queries, DNS answers, HTTP hosts and user agents must reach precision
-and recall of at least 0.99; the malformed captures must be read without an exception. Per-capture
+and recall of at least 0.99; scans and floods (the detectors' scanners and victims) must be exact:
+every labelled scanner and victim found, nothing reported on the other captures (sites.pcapng, a
+browser opening 36 sites, included). The malformed captures must be read without an exception. Per-capture
 misses that remain are listed in EXPLAINED with the reason.
 """
 
@@ -17,7 +19,16 @@ import pytest
 
 from flowradar.engine.analyze import analyze_capture
 
-FIELDS = ["flows", "tls_sni", "dns_queries", "dns_answers", "http_hosts", "http_user_agents"]
+FIELDS = [
+    "flows",
+    "tls_sni",
+    "dns_queries",
+    "dns_answers",
+    "http_hosts",
+    "http_user_agents",
+    "scans",
+    "floods",
+]
 
 # capture -> {field: why the remaining difference is expected}
 EXPLAINED: dict[str, dict[str, str]] = {}
@@ -48,6 +59,15 @@ def test_total_precision_and_recall(scored: dict[str, Any], field: str) -> None:
     tp, fp, fn = c["tp"], c["fp"], c["fn"]
     assert tp / (tp + fp) >= 0.99, f"{field} precision {tp}/{tp + fp}"
     assert tp / (tp + fn) >= 0.99, f"{field} recall {tp}/{tp + fn}"
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("field", ["scans", "floods"])
+def test_scans_and_floods_exact(scored: dict[str, Any], field: str) -> None:
+    c = scored["totals"][field]
+    assert c["tp"] > 0 and c["fp"] == 0 and c["fn"] == 0, f"{field}: {c}"
+    benign = [n for n, r in scored["per_pcap"].items() if r["scores"][field]["fp"]]
+    assert not benign, f"{field} reported on captures without one: {benign}"
 
 
 @pytest.mark.corpus

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from tests.enrich.helpers import record
 
 from flowradar.enrich import datafiles
 from flowradar.enrich.datafiles import DataError
 from flowradar.enrich.geo import EMPTY, GeoEnricher, GeoLookup
-from tests.enrich.helpers import record
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_cache_is_bounded_and_counts(geo: GeoLookup) -> None:
     info = geo.cache_info()
     assert info.size <= info.max_size == 1000 and info.evicted >= 500
     before = info.hits
-    geo.lookup("81.5.220.1")
+    geo.lookup("81.5.219.1")
     assert geo.cache_info().hits == before + 1
 
 
@@ -67,7 +67,11 @@ def test_enricher_fills_remote_public_endpoint_only(geo: GeoLookup) -> None:
     assert e.enrich(rec)
     assert (rec.enrich.country, rec.enrich.asn) == ("US", 15169)
     local = record("192.168.1.5", "192.168.1.1")
-    local.enrich.remote_ip, local.enrich.src_class, local.enrich.dst_class = "192.168.1.1", "private", "private"
+    local.enrich.remote_ip, local.enrich.src_class, local.enrich.dst_class = (
+        "192.168.1.1",
+        "private",
+        "private",
+    )
     assert not e.enrich(local) and local.enrich.country is None
 
 

@@ -64,7 +64,9 @@ def test_two_samples_give_plausible_values_and_rates() -> None:
     root = [d for d in second.disks if d.mount == "/"]
     assert root and root[0].total_bytes > 0 and 0 <= root[0].percent <= 100
     assert not any(d.fstype in ("proc", "sysfs", "tmpfs", "cgroup") for d in second.disks)
-    assert all(d.read_bytes_s >= 0 and d.write_bytes_s >= 0 and 0 <= d.busy_percent <= 100 for d in second.disk_io)
+    assert all(
+        d.read_bytes_s >= 0 and d.write_bytes_s >= 0 and 0 <= d.busy_percent <= 100 for d in second.disk_io
+    )
     me = next(p for p in second.processes if p.pid == os.getpid())
     assert me.cpu_percent > 0 and me.rss_bytes > 0 and 0 < me.mem_percent < 100 and me.threads >= 1
     assert me.net_rx_bytes is not None and me.net_rx_bytes >= 2_000_000  # TCP bytes of its sockets
@@ -110,7 +112,8 @@ def test_parsers_on_a_fake_proc(tmp_path: Path) -> None:
     )
     assert read_net_dev(tmp_path) == {"eth0": [1000, 10, 1, 2, 0, 0, 0, 0, 2000, 20, 3, 4, 0, 0, 0, 0]}
     (tmp_path / "diskstats").write_text(
-        "   8       0 sda 100 0 800 0 50 0 400 0 0 250 0 0 0 0 0\n   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+        "   8       0 sda 100 0 800 0 50 0 400 0 0 250 0 0 0 0 0\n"
+        "   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
     )
     sys_root = tmp_path / "sys"
     (sys_root / "block" / "sda").mkdir(parents=True)

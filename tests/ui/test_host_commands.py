@@ -17,7 +17,9 @@ FLOWRADAR = [sys.executable, "-m", "flowradar"]
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "COLUMNS": "160", **(env or {})}
-    return subprocess.run([*FLOWRADAR, *args], capture_output=True, text=True, timeout=120, env=full, check=False)
+    return subprocess.run(
+        [*FLOWRADAR, *args], capture_output=True, text=True, timeout=120, env=full, check=False
+    )
 
 
 def json_of(*args: str, env: dict[str, str] | None = None) -> Any:
@@ -65,7 +67,9 @@ def test_connections_filters(listeners: dict[str, socket.socket]) -> None:
     rows = json_of("connections", "--json", "--state", "listen", "--proto", "tcp")
     assert rows and all(r["state"] == "LISTEN" and r["transport"] == "tcp" for r in rows)
     assert port(listeners["every"]) in {r["local_port"] for r in rows}
-    rows = json_of("connections", "--json", "--state", "established", "--remote", "127.0.0.0/8", "--port", str(lp))
+    rows = json_of(
+        "connections", "--json", "--state", "established", "--remote", "127.0.0.0/8", "--port", str(lp)
+    )
     assert {(r["local_port"], r["remote_port"]) for r in rows} == {
         (port(listeners["client"]), lp),
         (lp, port(listeners["client"])),

@@ -62,17 +62,24 @@ class AlertManager:
                 continue
             out.append(self._accept(incoming))
         for alert in out:
-            if self._deliver is not None and severity_rank(alert.severity) >= severity_rank(self._cfg.min_severity):
+            if self._deliver is not None and severity_rank(alert.severity) >= severity_rank(
+                self._cfg.min_severity
+            ):
                 self._deliver(alert)
         return out
 
     def _suppressed(self, kept: Alert, incoming: Alert) -> bool:
-        return incoming.last_seen - kept.first_seen < self._cfg.suppress_s or incoming.trigger_ts <= kept.last_seen
+        return (
+            incoming.last_seen - kept.first_seen < self._cfg.suppress_s
+            or incoming.trigger_ts <= kept.last_seen
+        )
 
     def _merge(self, kept: Alert, incoming: Alert) -> bool:
         """Fold a repeat into the kept alert; True when its severity rose (worth delivering)."""
         kept.count += 1
-        kept.first_seen = min(kept.first_seen, incoming.first_seen) if kept.first_seen else incoming.first_seen
+        kept.first_seen = (
+            min(kept.first_seen, incoming.first_seen) if kept.first_seen else incoming.first_seen
+        )
         kept.last_seen = max(kept.last_seen, incoming.last_seen)
         kept.details.update(incoming.details)
         kept.type = incoming.type or kept.type

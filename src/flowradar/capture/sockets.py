@@ -99,6 +99,9 @@ class SocketPoller:
             try:
                 out: list[RawSocket] = []
                 for proto in protos:
+                    if proto == socket.IPPROTO_TCP:
+                        out.extend(self._diag.dump_tcp(states, info))
+                        continue
                     for family in (socket.AF_INET, socket.AF_INET6):
                         out.extend(self._diag.dump(family, proto, states, info))
                 return out

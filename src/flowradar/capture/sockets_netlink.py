@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
+TCPDIAG_GETSOCK = 18
 NLM_F_REQUEST = 0x01
 NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
@@ -28,6 +29,7 @@ UDP_UNCONNECTED_STATES = 1 << 7  # a UDP socket not connected is in CLOSE (7)
 
 _NLH = struct.Struct("=IHHII")
 _REQ = struct.Struct("=BBBxI")
+_REQ_V1 = struct.Struct("=BBBB")
 _MSG = struct.Struct("=BB2xHH16s16sIQ4x4x4xII")
 _NLA = struct.Struct("=HH")
 _TCP_INFO_RTT = struct.Struct("=I")
@@ -145,7 +147,7 @@ def _parse_uniform(buf: memoryview, proto: int) -> list[RawSocket] | None:
         return None
     layout = struct.Struct(f"=IH10x{_MSG.format[1:]}{step - _NLH.size - _MSG.size}x")
     rows = list(layout.iter_unpack(buf))
-    if any(r[0] != length or r[1] != SOCK_DIAG_BY_FAMILY for r in rows):
+    if any(r[0] != length or r[1] not in (SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK) for r in rows):
         return None
     ntohs, mapped = socket.ntohs, _V4_MAPPED
     return [
@@ -202,11 +204,29 @@ class SockDiag:
             _request(family, proto, ext, states, sockid, NLM_F_REQUEST | NLM_F_DUMP, self._seq), proto, info
         )
 
+    def dump_tcp(self, states: int = ALL_STATES, info: bool = False) -> list[RawSocket]:
+        """Every TCP socket, IPv4 and IPv6, in one walk of the kernel's hash tables.
+
+        The legacy TCPDIAG_GETSOCK request (struct inet_diag_req) dumps both families at once,
+        where inet_diag_req_v2 needs one request, and one walk of the whole established-socket hash
+        table (sized by memory, not by use), per family. Falls back to two v2 dumps.
+        """
+        self._seq += 1
+        ext = 1 << (INET_DIAG_INFO - 1) if info else 0
+        body = _REQ_V1.pack(0, 0, 0, ext) + _sockid(socket.AF_INET, bytes(16), 0, bytes(16), 0)
+        body += struct.pack("=II", states, 0)
+        head = _NLH.pack(_NLH.size + len(body), TCPDIAG_GETSOCK, NLM_F_REQUEST | NLM_F_DUMP, self._seq, 0)
+        try:
+            return list(self._exchange(head + body, socket.IPPROTO_TCP, info))
+        except SockDiagError:
+            families = (socket.AF_INET, socket.AF_INET6)
+            return [s for family in families for s in self.dump(family, socket.IPPROTO_TCP, states, info)]
+
     def dump_all(self, states: int = ALL_STATES, info: bool = False) -> Iterator[RawSocket]:
         """Every TCP and UDP socket, IPv4 and IPv6."""
-        for proto in (socket.IPPROTO_TCP, socket.IPPROTO_UDP):
-            for family in (socket.AF_INET, socket.AF_INET6):
-                yield from self.dump(family, proto, states, info)
+        yield from self.dump_tcp(states, info)
+        for family in (socket.AF_INET, socket.AF_INET6):
+            yield from self.dump(family, socket.IPPROTO_UDP, states, info)
 
     def lookup(self, proto: int, src: bytes, sport: int, dst: bytes, dport: int) -> RawSocket | None:
         """The socket with exactly this local (src) and remote (dst) end, if it still exists."""

@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+MANY_UNKNOWN = 256
+"""From this many unplaced sockets on, a scan visits the processes with the most open files first."""
 _CONTAINER_ID = re.compile(r"(?:^|[/\-_:.])([0-9a-f]{64})(?:\.scope)?(?:$|/)")
 
 
@@ -104,6 +107,14 @@ def process_info(proc: Path, pid: int, users: dict[int, str | None]) -> ProcessI
     )
 
 
+def _fd_count(proc: Path, pid: int) -> int:
+    """Open files of a process (the size of /proc/PID/fd since Linux 6.2; 0 before, or when gone)."""
+    try:
+        return os.stat(f"{proc}/{pid}/fd").st_size
+    except OSError:
+        return 0
+
+
 def _pids(proc: Path) -> list[int]:
     try:
         return sorted(int(n) for n in os.listdir(proc) if n.isdigit())
@@ -137,25 +148,49 @@ def socket_inodes(proc: Path, pid: int) -> list[int]:
 class OwnerIndex:
     """inode -> pid, kept up to date by incremental scans of /proc/PID/fd."""
 
-    def __init__(self, proc: Path = Path("/proc")) -> None:
+    def __init__(self, proc: Path = Path("/proc"), retry_s: float = 5.0) -> None:
         self.proc = proc
+        self.retry_s = retry_s
+        """An inode that a whole scan did not find is not looked for again before this many seconds
+        (sockets of processes we may not inspect would otherwise cost a whole scan every poll)."""
         self._owner: dict[int, int] = {}
+        self._missing: dict[int, float] = {}
         self.scans = 0
         """Number of /proc scans made (for tests and statistics)."""
 
     def resolve(self, inodes: set[int]) -> dict[int, int]:
         """Owner pid of each inode that a process holds; inodes held by nobody are left out."""
-        wanted = {i for i in inodes if i and i not in self._owner}
+        now = time.monotonic()
+        missing = self._missing
+        wanted = {
+            i
+            for i in inodes
+            if i and i not in self._owner and now - missing.get(i, -self.retry_s) >= self.retry_s
+        }
         if wanted:
             self._scan(wanted)
+            for inode in wanted:  # what is left was not found anywhere
+                missing[inode] = now
         owner = self._owner
         return {i: owner[i] for i in inodes if i in owner}
 
+    def _order(self, wanted: set[int]) -> list[int]:
+        """Pids in the order most likely to place the wanted inodes early.
+
+        Many unknown sockets (a first poll): processes with the most open files first. A few (new
+        connections): processes already known to hold sockets, then the newest processes.
+        """
+        pids = _pids(self.proc)
+        if len(wanted) >= MANY_UNKNOWN:
+            return sorted(pids, key=lambda p: -_fd_count(self.proc, p))
+        holders = set(self._owner.values())
+        return sorted(pids, key=lambda p: (p not in holders, -p))
+
     def _scan(self, wanted: set[int]) -> None:
-        """Walk processes in pid order (so a shared socket goes to the lowest pid) until all are found."""
+        """Walk processes until every wanted inode is placed (a shared socket goes to the first found)."""
         self.scans += 1
         owner = self._owner
-        for pid in _pids(self.proc):
+        for pid in self._order(wanted):
             for inode in socket_inodes(self.proc, pid):
                 if inode not in owner:
                     owner[inode] = pid
@@ -167,6 +202,8 @@ class OwnerIndex:
         """Forget every inode not in ``alive`` (the sockets of the latest poll)."""
         if len(self._owner) > len(alive):
             self._owner = {i: p for i, p in self._owner.items() if i in alive}
+        if self._missing:
+            self._missing = {i: t for i, t in self._missing.items() if i in alive}
 
     def forget_pid(self, pid: int) -> None:
         """Drop what is known of one process (it exited, or its pid was reused)."""

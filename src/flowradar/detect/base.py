@@ -30,6 +30,8 @@ class LiveBatch(FlowBatch):
     """Per row: start of the increment (ns): the flow's first packet, or the previous observation."""
     now: float = 0.0
     """Wall-clock time of the observation (seconds)."""
+    totals: np.ndarray | None = None
+    """The rows with their whole counters (not increments)."""
 
 
 class Detector(Protocol):
@@ -59,6 +61,13 @@ def increment_start(batch: FlowBatch) -> np.ndarray:
     if isinstance(batch, LiveBatch) and len(batch.since) == len(batch.rows):
         return batch.since
     return np.asarray(batch.rows["first"], dtype=np.int64)
+
+
+def cumulative(batch: FlowBatch) -> np.ndarray:
+    """The batch's rows with whole counters (live batches otherwise carry increments)."""
+    if isinstance(batch, LiveBatch) and batch.totals is not None:
+        return batch.totals
+    return batch.rows
 
 
 def ended(batch: FlowBatch) -> np.ndarray:

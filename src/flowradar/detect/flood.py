@@ -78,7 +78,12 @@ def _amplification(batch: FlowBatch, cfg: DetectConfig) -> Selection:
 
 def _synack(batch: FlowBatch, cfg: DetectConfig) -> Selection:
     h = R.hist_bytes(batch.rows)
-    m = (batch.rows["proto"] == R.TCP) & R.hist_has(h, "^") & ~R.hist_has(h, "S") & (batch.rows["pkts"][:, 1] > 0)
+    m = (
+        (batch.rows["proto"] == R.TCP)
+        & R.hist_has(h, "^")
+        & ~R.hist_has(h, "S")
+        & (batch.rows["pkts"][:, 1] > 0)
+    )
     return Selection(m, np.ones(int(m.sum()), dtype=bool), batch.rows["pkts"][m, 1].astype(float), True)
 
 
@@ -149,7 +154,9 @@ class FloodDetector:
         out = []
         for k, value, when in zip(cr.keys.tolist(), cr.values.tolist(), cr.times.tolist(), strict=True):
             i = int(np.flatnonzero(key == np.uint64(k))[0])
-            alert = self._flood_alert(st, k, rows[key == np.uint64(k)], victim[i], int(rows["ver"][i]), value, when)
+            alert = self._flood_alert(
+                st, k, rows[key == np.uint64(k)], victim[i], int(rows["ver"][i]), value, when
+            )
             if alert is not None:
                 out.append(alert)
         return out
@@ -159,14 +166,16 @@ class FloodDetector:
     ) -> Alert | None:
         now = float(rows["last"].max()) / 1e9
         sources, ports, _first, _last = st.spread.describe(k)
-        if st.rule.spread_checked and sources < self._cfg.flood_min_sources:
-            if value / max(ports, 1) < self._cfg.flood_per_port_ratio:
-                return None
+        spread_out = (
+            sources < self._cfg.flood_min_sources and value / max(ports, 1) < self._cfg.flood_per_port_ratio
+        )
+        if st.rule.spread_checked and spread_out:
+            return None
         seen = self._alerted.get((st.rule.name, k))
         if seen is not None and now - seen < self._cfg.scan_suppress_s:
             return None
         self._alerted[(st.rule.name, k)] = now
-        ip = R.ip_text(bytes(victim), ver)
+        ip = R.ip_text(victim.tobytes(), ver)
         kind = st.rule.name
         if kind == "udp_amplification":
             kind = f"udp_amplification_srcport_{int(rows['sport'][0])}"
@@ -188,8 +197,14 @@ class FloodDetector:
             last_seen=now,
             trigger_ts=when,
             raised_at=time.time(),
-            details={"window_value": round(value, 1), "threshold": st.threshold, "sources": sources,
-                     "ports": ports, "unit": unit, "window_s": self._cfg.flood_window_s},
+            details={
+                "window_value": round(value, 1),
+                "threshold": st.threshold,
+                "sources": sources,
+                "ports": ports,
+                "unit": unit,
+                "window_s": self._cfg.flood_window_s,
+            },
         )
 
     def _request_rate(self, batch: FlowBatch) -> list[Alert]:
@@ -198,7 +213,9 @@ class FloodDetector:
         tcp_req = (rows["proto"] == R.TCP) & R.hist_has(h, "D")
         udp_req = (rows["proto"] == R.UDP) & R.hist_has(h, "D") & R.hist_has(h, "d")
         m = (tcp_req | udp_req) & first_sight(batch)
-        m &= ~np.isin(rows["dport"], self._cfg.rate_exclude_ports) & ~np.isin(rows["dport"], self._cfg.brute_ports)
+        m &= ~np.isin(rows["dport"], self._cfg.rate_exclude_ports) & ~np.isin(
+            rows["dport"], self._cfg.brute_ports
+        )
         if not m.any():
             return []
         sel = rows[m]

@@ -36,6 +36,8 @@ class ActiveFlows:
         """Increments of the active flows in a table snapshot (marked ``end_reason`` ACTIVE)."""
         batch = self._delta(rows, now, keep=True)
         batch.rows["end_reason"] = ACTIVE
+        if batch.totals is not None:
+            batch.totals["end_reason"] = ACTIVE
         if peek is not None:
             batch.facts = {fid: f for fid in batch.rows["id"].tolist() if (f := peek(fid)) is not None}
         return batch
@@ -46,8 +48,8 @@ class ActiveFlows:
         out.facts = batch.facts
         return out
 
-    def _delta(self, rows: np.ndarray, now: float, keep: bool) -> LiveBatch:
-        rows = rows.copy()
+    def _delta(self, original: np.ndarray, now: float, keep: bool) -> LiveBatch:
+        rows = original.copy()
         ids = rows["id"]
         pos = np.searchsorted(self._ids, ids)
         found = np.zeros(len(ids), dtype=bool)
@@ -65,7 +67,8 @@ class ActiveFlows:
             self._remember(ids, pos, found, current, np.asarray(rows["last"], dtype=np.int64))
         else:
             self._forget(pos[found])
-        return LiveBatch(rows=rows, new=~found, since=since, now=now)
+        totals = original.copy() if keep else original
+        return LiveBatch(rows=rows, new=~found, since=since, now=now, totals=totals)
 
     def _remember(
         self, ids: np.ndarray, pos: np.ndarray, found: np.ndarray, current: np.ndarray, last: np.ndarray

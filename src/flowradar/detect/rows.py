@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from flowradar.engine.records import ip_text, to_record
+from flowradar.engine.records import ip_text as ip_text
+from flowradar.engine.records import to_record
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -111,6 +112,11 @@ def text_of(addr: np.ndarray, ver: np.ndarray, index: int) -> str:
 def uids(rows: np.ndarray, limit: int = 10) -> list[str]:
     """Flow uids of the first ``limit`` rows (the ids FlowRecords carry)."""
     return [to_record(rows[i], None).uid for i in range(min(limit, len(rows)))]
+
+
+def uid_of(row: np.void) -> str:
+    """Flow uid of one row."""
+    return to_record(row, None).uid
 
 
 def seconds(ns: np.ndarray) -> np.ndarray:

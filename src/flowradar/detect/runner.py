@@ -9,8 +9,9 @@ de-duplication, delivery); :meth:`scans` and :meth:`floods` give the capture rep
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +24,11 @@ from flowradar.detect.settings import DetectConfig
 from flowradar.engine.records import FlowBatch
 from flowradar.model.alert import Alert
 from flowradar.model.flow import L7Facts
+
+if TYPE_CHECKING:
+    from flowradar.alert.delivery import Dispatcher
+    from flowradar.capture.base import PacketSource
+    from flowradar.engine.pipeline import Engine
 
 
 def build_detectors(cfg: DetectConfig) -> list[Detector]:
@@ -70,14 +76,17 @@ class DetectionRunner:
         self.cfg = cfg or DetectConfig()
         self.manager = manager or AlertManager(AlertConfig())
         enabled = self.cfg.enabled
-        self.detectors = detectors if detectors is not None else (build_detectors(self.cfg) if enabled else [])
+        self.detectors = (
+            detectors if detectors is not None else (build_detectors(self.cfg) if enabled else [])
+        )
         self._active: ActiveFlows | None = None
-        self._last_tick = 0.0
+        self._latest = 0.0
 
     def observe(self, batch: FlowBatch) -> list[Alert]:
         """Exported flows (offline or live); return the alerts delivered."""
         if not self.detectors or not len(batch.rows):
             return []
+        self._latest = max(self._latest, float(batch.rows["last"].max()) / 1e9)
         if self._active is not None:
             batch = self._active.exported(batch, time.time())
         return self._run(lambda d: d.observe(batch))
@@ -97,7 +106,7 @@ class DetectionRunner:
 
     def tick(self, now: float) -> list[Alert]:
         """Time-based checks of every detector, and idle resolution of alerts."""
-        self._last_tick = now
+        self._latest = max(self._latest, now)
         out = self._run(lambda d: d.tick(now))
         self.manager.resolve_idle(now)
         return out
@@ -106,7 +115,8 @@ class DetectionRunner:
         """End of input: a last tick at the latest traffic time (or ``now``)."""
         if not self.detectors:
             return []
-        return self._run(lambda d: d.tick(now if now is not None else self._last_tick or time.time()))
+        at = now if now is not None else self._latest
+        return self._run(lambda d: d.tick(at))
 
     def _run(self, step: Callable[[Detector], list[Alert]]) -> list[Alert]:
         found: list[Alert] = []
@@ -139,3 +149,58 @@ class DetectionRunner:
             for a in self.alerts
             if a.kind == "flood" and a.type != "request_rate"
         ]
+
+
+def detect_flows(
+    engine: Engine, source: PacketSource, runner: DetectionRunner | None, live: bool = False
+) -> Iterator[FlowBatch]:
+    """Like ``engine.run(source)``, with every flow batch also shown to ``runner``.
+
+    With ``live``, about every ``live_interval_s`` the engine expires idle flows against the clock and
+    the runner looks at a snapshot of the active flows (with the L7 facts found so far), so that a
+    scan or a flood is reported within seconds, not when its flows time out.
+    """
+    if runner is None or not live:
+        for flows in engine.run(source):
+            if runner is not None:
+                runner.observe(flows)
+            yield flows
+        if runner is not None:
+            runner.finish()
+        return
+    peek = getattr(getattr(engine, "_l7", None), "peek", None)  # facts of active flows, when available
+    last = 0.0
+    for batch in source.batches():
+        flows = engine.feed(batch)
+        now = time.time()
+        if now - last >= runner.cfg.live_interval_s:
+            last = now
+            expired = engine.tick(time.time_ns())
+            if len(expired):
+                flows = FlowBatch(
+                    np.concatenate([flows.rows, expired.rows]), {**flows.facts, **expired.facts}
+                )
+            runner.observe(flows)
+            runner.observe_active(engine.snapshot(), now, peek)
+        else:
+            runner.observe(flows)
+        if len(flows):
+            yield flows
+    flows = engine.finish()
+    runner.observe(flows)
+    if len(flows):
+        yield flows
+    runner.finish(time.time())
+
+
+def build_runner(detect: DetectConfig, alert: AlertConfig) -> tuple[DetectionRunner, Dispatcher]:
+    """A runner whose alerts go to the configured sinks (ValueError on an invalid setting or rule)."""
+    from flowradar.alert.delivery import Dispatcher, build_sinks
+
+    dispatcher = Dispatcher(build_sinks(alert), alert, Path(alert.spill_dir) if alert.spill_dir else None)
+    try:
+        runner = DetectionRunner(detect, AlertManager(alert, dispatcher))
+    except Exception:
+        dispatcher.close(0.1)
+        raise
+    return runner, dispatcher

@@ -106,7 +106,9 @@ class ScanDetector:
             cr = self._stealth.crossing(up, self._cfg.scan_stealth_threshold)
             for k, t in zip(cr.keys.tolist(), cr.times.tolist(), strict=True):
                 hits.setdefault(int(k), float(t))
-        hits.update({k: t for k, t in self._synscan(sel, key, p.syn_unanswered[p.failed]).items() if k not in hits})
+        hits.update(
+            {k: t for k, t in self._synscan(sel, key, p.syn_unanswered[p.failed]).items() if k not in hits}
+        )
         return self._alerts(hits, sel, key, internal, now)
 
     def _synscan(self, sel: np.ndarray, key: np.ndarray, syn: np.ndarray) -> dict[int, float]:
@@ -116,7 +118,9 @@ class ScanDetector:
         touched = self._syns.add(key[syn], t, t, np.ones(int(syn.sum())))
         cr = self._syns.crossing(touched, self._cfg.scan_synscan_per_min)
         enough = self._targets.counts(cr.keys) >= self._cfg.scan_synscan_min_targets
-        return {int(k): float(w) for k, w in zip(cr.keys[enough].tolist(), cr.times[enough].tolist(), strict=True)}
+        return {
+            int(k): float(w) for k, w in zip(cr.keys[enough].tolist(), cr.times[enough].tolist(), strict=True)
+        }
 
     def _alerts(
         self, hits: dict[int, float], sel: np.ndarray, key: np.ndarray, internal: np.ndarray, now: float

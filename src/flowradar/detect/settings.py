@@ -150,3 +150,5 @@ class DetectConfig:
     """Outbound transfer alert: a host's upload in one flow above this many times its own mean."""
     exfil_min_bytes: int = 50_000_000
     """... and above this many bytes."""
+    baseline_s: float = 86400.0
+    """First contact with a new country or ASN is reported only for hosts watched this long already."""

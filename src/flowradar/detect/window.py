@@ -1,7 +1,7 @@
 """Windowed counters shared by the detectors, in bulk over numpy columns.
 
 - :class:`WindowedSum` sums amounts per key over a sliding time window (packets to a victim, login
-  attempts to a service). Amounts are kept per time bucket (a tenth of the window); an amount that
+  attempts to a service). Amounts are kept per time bucket (one second by default); an amount that
   covers a span of time (a flow's packets between two observations) is spread evenly over it.
 - :class:`WindowedDistinct` counts distinct items per key over a sliding window (the (host, port)
   targets of a scanner, the subdomains a client asked under one domain).
@@ -38,10 +38,11 @@ def _empty(dtype: type) -> np.ndarray:
 class WindowedSum:
     """Sum of amounts per key over a sliding window of ``window_s`` seconds."""
 
-    def __init__(self, window_s: float, buckets: int = 10, retention_s: float | None = None) -> None:
-        """``buckets`` per window; entries older than ``retention_s`` (default 3 windows) are dropped."""
+    def __init__(self, window_s: float, resolution_s: float = 1.0, retention_s: float | None = None) -> None:
+        """Buckets of ``resolution_s`` (at most 600 per window); entries older than ``retention_s``
+        (default three windows) behind the newest bucket are dropped."""
         self.window_s = float(window_s)
-        self._n = max(1, int(buckets))
+        self._n = int(min(600, max(1, np.ceil(self.window_s / max(resolution_s, 1e-3)))))
         self._width = self.window_s / self._n
         self._retention = int(np.ceil((retention_s or 3 * self.window_s) / self._width))
         self._key, self._bucket, self._amount = _empty(_U8), _empty(np.int64), _empty(np.float64)
@@ -106,7 +107,7 @@ class WindowedSum:
             first = np.full(len(keys), np.iinfo(np.int64).max)
             np.minimum.at(first, owner[reached], (uc[reached] & ((1 << 40) - 1)))
             ok = first != np.iinfo(np.int64).max
-            when[ok] = (first[ok] + base + 1) * self._width
+            when[ok] = (first[ok] + base) * self._width  # start of the bucket: never late
         return best, when
 
     def expire(self, now: float) -> None:

@@ -24,6 +24,7 @@ DISSECTORS: dict[str, Callable[[], Dissector]] = {
     "mdns": dns.create,
     "llmnr": dns.create,
     "http": http.create,
+    "http-proxy": http.create,
     "ssh": ssh.create,
     "dhcp": dhcp.create,
 }

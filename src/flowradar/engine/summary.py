@@ -59,6 +59,12 @@ class CaptureSummary:
     http_user_agents: Counter[str] = field(default_factory=Counter)
     apps: Counter[str] = field(default_factory=Counter)
     app_bytes: Counter[str] = field(default_factory=Counter)
+    scans: list[dict[str, Any]] = field(default_factory=list)
+    """Scanners found by the detectors (filled by the caller): scanner, distinct_ports, distinct_hosts."""
+    floods: list[dict[str, Any]] = field(default_factory=list)
+    """Flood victims found by the detectors (filled by the caller): victim, type."""
+    alerts: list[Any] = field(default_factory=list)
+    """Every alert of the run (flowradar.model.alert.Alert, filled by the caller)."""
     _rows: list[np.ndarray] = field(default_factory=list)
     _dissected: list[np.ndarray] = field(default_factory=list)
 
@@ -121,8 +127,9 @@ class CaptureSummary:
             "tls_sni": sorted(self.sni),
             "dns": {"queries": sorted(self.dns_queries), "answers": answers, "answers_by_owner": by_owner},
             "http": {"hosts": sorted(self.http_hosts), "user_agents": sorted(self.http_user_agents)},
-            "scans": [],
-            "floods": [],
+            "scans": list(self.scans),
+            "floods": list(self.floods),
+            "alerts": [a.to_dict() for a in self.alerts],
             "warnings": list(self.warnings),
         }
 

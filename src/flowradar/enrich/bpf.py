@@ -57,6 +57,7 @@ class _Libc:
         self.lib.ioctl.restype = ctypes.c_int
 
     def bpf(self, cmd: int, attr: ctypes.Array[ctypes.c_char]) -> int:
+        """bpf(2); raises BpfError on failure."""
         ret = int(self.lib.syscall(self.nr_bpf, ctypes.c_int(cmd), attr, ctypes.c_uint(len(attr))))
         if ret < 0:
             err = ctypes.get_errno()
@@ -69,6 +70,7 @@ class _Libc:
         return -ctypes.get_errno() if ret < 0 else ret
 
     def perf_event_open(self, attr: ctypes.Array[ctypes.c_char]) -> int:
+        """perf_event_open(2) for every process on CPU 0 (a tracepoint program runs on all CPUs)."""
         args = (ctypes.c_int(-1), ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_ulong(_PERF_FLAG_FD_CLOEXEC))
         ret = int(self.lib.syscall(self.nr_perf, attr, *args))
         if ret < 0:
@@ -77,6 +79,7 @@ class _Libc:
         return ret
 
     def ioctl(self, fd: int, request: int, arg: int) -> None:
+        """ioctl(2) with an integer argument; raises BpfError on failure."""
         if self.lib.ioctl(ctypes.c_int(fd), ctypes.c_ulong(request), ctypes.c_ulong(arg)) < 0:
             err = ctypes.get_errno()
             raise BpfError(err, f"ioctl: {os.strerror(err)}")

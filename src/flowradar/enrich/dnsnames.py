@@ -11,6 +11,7 @@ Reverse (PTR) lookups go to the system resolver only when enabled.
 
 from __future__ import annotations
 
+import re
 import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -20,6 +21,7 @@ from flowradar.enrich.lru import CacheInfo, Lru
 from flowradar.model.flow import FlowRecord
 
 DNS_PORTS = frozenset((53, 5353, 5355))
+_BAD_CHARS = re.compile(r"[\s/\\\"'<>]")
 _ADDRESS_TYPES = frozenset(("A", "AAAA"))
 
 
@@ -33,7 +35,7 @@ def clean_name(name: str | None) -> str | None:
     if host.count(":") == 1:
         host = host.split(":", 1)[0]
     host = host.rstrip(".")
-    if not host or len(host) > 253 or any(c in host for c in " /\\\"'<>"):
+    if not host or len(host) > 253 or _BAD_CHARS.search(host):
         return None
     return host
 
@@ -154,21 +156,36 @@ class NameEnricher:
         """enrich_many learns from its records first (the pipeline learns on arrival instead)."""
 
     def learn(self, records: list[FlowRecord]) -> None:
-        """Learn names from these records."""
+        """Learn names from these records (a client's server name for an address once per batch)."""
         learn = self.table.learn
+        latest: dict[tuple[str, str, str | None, str | None], FlowRecord] = {}
         for rec in records:
             l7 = rec.l7
-            if l7.dns_answers or l7.tls_sni or l7.http_host:
+            if l7.dns_answers:
                 learn(rec)
+            elif l7.tls_sni or l7.http_host:
+                key = (rec.src_ip, rec.dst_ip, l7.tls_sni, l7.http_host)
+                had = latest.get(key)
+                if had is None or rec.ts_last > had.ts_last:
+                    latest[key] = rec
+        for rec in latest.values():
+            learn(rec)
 
     def enrich(self, record: FlowRecord) -> bool:
         """Name the remote endpoint of one flow."""
+        return self._enrich(record, {})
+
+    def _enrich(self, record: FlowRecord, memo: dict[str | None, str | None]) -> bool:
         e, l7 = record.enrich, record.l7
         remote = e.remote_ip or record.dst_ip
-        name = clean_name(l7.tls_sni) if remote == record.dst_ip else None
-        source = "sni"
-        if name is None and remote == record.dst_ip:
-            name, source = clean_name(l7.http_host), "http"
+        name = source = None
+        if remote == record.dst_ip:
+            raw = l7.tls_sni
+            source = "sni"
+            if raw is None:
+                raw, source = l7.http_host, "http"
+            if raw is not None:
+                name = memo[raw] if raw in memo else memo.setdefault(raw, clean_name(raw))
         if name is None:
             local = record.src_ip if remote == record.dst_ip else record.dst_ip
             hit = self.table.lookup(local, remote, record.ts_first)
@@ -176,18 +193,20 @@ class NameEnricher:
                 return False
             name, source = hit
         e.name, e.name_source = name, source
-        e.domain = self.domains.registrable(name)
+        key = "." + name  # registrable domains share the memo, under a key no host name has
+        e.domain = memo[key] if key in memo else memo.setdefault(key, self.domains.registrable(name))
         return True
 
     def enrich_many(self, records: list[FlowRecord]) -> None:
         """Name every flow; then, when enabled, ask PTR names for the public ones left unnamed."""
         if self.auto_learn:
             self.learn(records)
-        enrich = self.enrich
-        unnamed = [rec for rec in records if not enrich(rec)]
+        memo: dict[str | None, str | None] = {}
+        enrich = self._enrich
+        unnamed = [rec for rec in records if not enrich(rec, memo)]
         if self.reverse is None or not unnamed:
             return
-        public = [r for r in unnamed if (r.enrich.remote_ip or r.dst_ip) and _is_public(r)]
+        public = [r for r in unnamed if _is_public(r)]
         names = self.reverse.resolve({r.enrich.remote_ip or r.dst_ip for r in public})
         for rec in public:
             ptr = names.get(rec.enrich.remote_ip or rec.dst_ip)

@@ -124,23 +124,29 @@ class GeoEnricher:
 
     def enrich(self, record: FlowRecord) -> bool:
         """Locate the remote endpoint of one flow."""
+        return self._enrich(record, {})
+
+    def _enrich(self, record: FlowRecord, memo: dict[str, GeoInfo]) -> bool:
         e = record.enrich
         ip = e.remote_ip or record.dst_ip
         if e.dst_class is not None and ip == record.dst_ip and e.dst_class != "public":
             return False
         if e.src_class is not None and ip == record.src_ip and e.src_class != "public":
             return False
-        g = self.lookup.lookup(ip)
+        g = memo.get(ip)
+        if g is None:
+            g = memo[ip] = self.lookup.lookup(ip)
         if g is EMPTY:
             return False
         e.country, e.city, e.latitude, e.longitude, e.asn, e.as_org = g
         return True
 
     def enrich_many(self, records: list[FlowRecord]) -> None:
-        """Locate the remote endpoint of every flow."""
-        enrich = self.enrich
+        """Locate the remote endpoint of every flow (each distinct address once per batch)."""
+        memo: dict[str, GeoInfo] = {}
+        enrich = self._enrich
         for rec in records:
-            enrich(rec)
+            enrich(rec, memo)
 
     def cache_info(self) -> CacheInfo:
         """The per-address cache."""

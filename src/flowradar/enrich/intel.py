@@ -49,6 +49,8 @@ UPDATED_ONLY = (
 )
 URLHAUS_FILTER = UBLOCK_ASSETS / "thirdparties" / "urlhaus-filter" / "urlhaus-filter-online.txt"
 USER_LEVEL = 30
+Hits = tuple[list[str], list[str], int]
+"""(threat hits as 'list:category', benign list names, highest threat level)."""
 
 
 class IntervalIndex:
@@ -229,10 +231,10 @@ class IntelEnricher:
 
     def __init__(self, db: IntelDB, cache_size: int = 65536) -> None:
         self.db = db
-        self._cache: Lru[tuple[str, str | None], tuple[list[str], list[str], int]] = Lru(cache_size)
+        self._cache: Lru[tuple[str, str | None], Hits] = Lru(cache_size)
         self.hits: Counter[str] = Counter()
 
-    def lookup(self, ip: str | None, name: str | None) -> tuple[list[str], list[str], int]:
+    def lookup(self, ip: str | None, name: str | None) -> Hits:
         """(threat hits, benign hits, threat level) of an address and a name (cached)."""
         key = (ip or "", name)
         hit = self._cache.get(key)
@@ -255,10 +257,17 @@ class IntelEnricher:
 
     def enrich(self, record: FlowRecord) -> bool:
         """Annotate one flow."""
+        return self._enrich(record, {})
+
+    def _enrich(self, record: FlowRecord, memo: dict[tuple[str | None, str | None], Hits]) -> bool:
         e = record.enrich
         ip = e.remote_ip or record.dst_ip
         remote_class = e.src_class if ip == record.src_ip and ip != record.dst_ip else e.dst_class
-        threats, benign, level = self.lookup(ip if remote_class in (None, "public") else None, e.name)
+        key = (ip if remote_class in (None, "public") else None, e.name)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = self.lookup(*key)
+        threats, benign, level = found
         if not threats and not benign:
             return False
         e.intel, e.benign, e.threat_level = list(threats), list(benign), level
@@ -267,10 +276,11 @@ class IntelEnricher:
         return True
 
     def enrich_many(self, records: list[FlowRecord]) -> None:
-        """Annotate every flow."""
-        enrich = self.enrich
+        """Annotate every flow (each distinct address and name once per batch)."""
+        memo: dict[tuple[str | None, str | None], Hits] = {}
+        enrich = self._enrich
         for rec in records:
-            enrich(rec)
+            enrich(rec, memo)
 
     def cache_info(self) -> CacheInfo:
         """The (address, name) cache."""

@@ -43,13 +43,14 @@ class Lru(Generic[K, V]):
 
     def get(self, key: K) -> V | None:
         """The cached value (and it becomes the most recent), or None."""
-        data = self._data
-        if key in data:
-            self.hits += 1
-            data.move_to_end(key)
-            return data[key]
-        self.misses += 1
-        return None
+        try:
+            value = self._data[key]
+        except KeyError:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._data.move_to_end(key)
+        return value
 
     def put(self, key: K, value: V) -> None:
         """Store a value; the least recently used entry goes when the cache is full."""

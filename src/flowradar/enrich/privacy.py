@@ -89,6 +89,9 @@ def level(score: int) -> str:
     return "critical"
 
 
+_LEVELS = tuple(level(s) for s in range(101))
+
+
 def blocked(rec: FlowRecord) -> bool:
     """Sinkholed DNS answer, or a connection reset before any payload."""
     if rec.l7.dns_answers:
@@ -99,25 +102,26 @@ def blocked(rec: FlowRecord) -> bool:
 def score(rec: FlowRecord, w: dict[str, int]) -> int:
     """The privacy score of one flow (0..100)."""
     e, l7 = rec.enrich, rec.l7
-    total = w["base"]
-    if e.tracker_category:
-        total += w.get(f"cat.{e.tracker_category}", w["cat.unknown"])
-    total += w["threat"] * e.threat_level
+    total = w["base"] + w["threat"] * e.threat_level
+    cat = e.tracker_category
+    if cat:
+        total += w.get("cat." + cat, w["cat.unknown"])
     app = l7.app_proto
     if app == "http":
         total += w["http"]
-    elif app == "quic" or (app == "tls" and 443 in (rec.dst_port, rec.src_port)):
+    elif app == "quic" or (app == "tls" and (rec.dst_port == 443 or rec.src_port == 443)):
         total += w["https"]
     if l7.tls_version:
         total += w.get(_TLS.get(l7.tls_version, "tls1.3"), 0)
-    if rec.src_bytes + rec.dst_bytes > LARGE_BYTES:
+    src_bytes, dst_bytes = rec.src_bytes, rec.dst_bytes
+    if src_bytes + dst_bytes > LARGE_BYTES:
         total += w["large"]
-    sent = rec.src_bytes if (e.remote_ip or rec.dst_ip) == rec.dst_ip else rec.dst_bytes
-    if sent > UPLOAD_BYTES:
+    remote = e.remote_ip
+    if (src_bytes if remote is None or remote == rec.dst_ip else dst_bytes) > UPLOAD_BYTES:
         total += w["upload"]
-    if blocked(rec):
+    if (l7.dns_answers or "r" in rec.history) and blocked(rec):
         total += w["blocked"]
-    return max(0, min(100, total))
+    return 0 if total < 0 else 100 if total > 100 else total
 
 
 class PrivacyEnricher:
@@ -131,17 +135,17 @@ class PrivacyEnricher:
 
     def enrich(self, record: FlowRecord) -> bool:
         """Score one flow."""
-        s = score(record, self.weights)
-        record.enrich.privacy_score = s
-        record.enrich.privacy_level = level(s)
-        self.scored += 1
+        self.enrich_many([record])
         return True
 
     def enrich_many(self, records: list[FlowRecord]) -> None:
         """Score every flow."""
-        enrich = self.enrich
+        w, levels = self.weights, _LEVELS
         for rec in records:
-            enrich(rec)
+            s = score(rec, w)
+            e = rec.enrich
+            e.privacy_score, e.privacy_level = s, levels[s]
+        self.scored += len(records)
 
     def cache_info(self) -> CacheInfo:
         """No lookups, so no cache: counters only."""

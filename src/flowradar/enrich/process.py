@@ -9,9 +9,9 @@ Sources, most exact first:
 2. **Kernel tracepoints** (root, see :mod:`flowradar.enrich.process_trace`): the connecting process
    of every new TCP connection and every UDP tuple, caught in the process's own context, plus the
    executable of every program started, so that a 3 ms curl or dig is named after it has exited.
-3. **Listening sockets**: a flow towards a local listening (or bound UDP) socket belongs to the
-   process holding that socket.
-4. **Exact sock_diag lookup** of the flow's 5-tuple, for a socket still open but not yet polled.
+3. **Exact sock_diag lookup** of the flow's 5-tuple, for a socket still open but not yet polled.
+4. **Listening sockets**: a flow towards a local listening (or bound UDP) socket belongs to the
+   process holding that socket (accepted connections shorter than a poll).
 
 Without privileges this degrades, with one message in :attr:`ProcessEnricher.message`: without
 root only this user's processes can be named; without the tracer, short connections may stay
@@ -38,6 +38,8 @@ from flowradar.enrich.process_events import TraceEvents
 from flowradar.enrich.process_trace import ConnectTracer, TupleKey
 from flowradar.model.flow import FlowRecord
 
+DRAIN_ON_DEMAND_S = 0.01
+"""Shortest time between two drains of the tracer triggered by a lookup that found nothing."""
 REFRESH_S = 10.0
 """How often the owners of still-open sockets are re-stamped in the cache (so they never expire)."""
 _WILDCARD = {4: b"\0" * 10 + b"\xff\xff" + b"\0" * 4, 6: b"\0" * 16}
@@ -91,6 +93,9 @@ class ProcessEnricher:
         self._factory = tracer_factory or (lambda c: ConnectTracer(c.cache_size, c.mount_tracefs))
         self._tracer: ConnectTracer | None = None
         self._refreshed = 0.0
+        self._alive: set[int] = set()
+        self._drain_lock = threading.Lock()
+        self._drained = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -173,21 +178,24 @@ class ProcessEnricher:
         listeners: dict[tuple[int, int], list[tuple[bytes, Owner]]] = {}
         updates: list[tuple[TupleKey, Owner]] = []
         for r in raws:
-            ident = r.cookie or r.inode
+            ident, key = r.cookie or r.inode, (r.proto, r.src, r.sport, r.dst, r.dport)
             known = self._live.get(ident)
             if known is None:
                 info = owners.get(r.inode)
                 if info is None:
                     continue
-                known = (
-                    (r.proto, r.src, r.sport, r.dst, r.dport),
-                    Owner(info.pid, info.name, info.exe, "socket"),
-                )
+                known = (key, Owner(info.pid, info.name, info.exe, "socket"))
+                updates.append(known)
+            elif known[0] != key:  # a UDP socket connected (or re-connected) since the last poll
+                known = (key, known[1])
                 updates.append(known)
             live[ident] = known
             if r.dport == 0 and r.state in _UNCONNECTED:
                 listeners.setdefault((r.proto, r.sport), []).append((r.src, known[1]))
         self._live = live
+        self._alive = {r.inode for r in raws if r.inode}
+        self._poller.owners.retain(self._alive)  # the caches only keep what is still open
+        self._poller.processes.retain({owner.pid for _, owner in live.values()})
         return updates, listeners
 
     def poll_once(self) -> None:
@@ -197,15 +205,26 @@ class ProcessEnricher:
         if now - self._refreshed >= REFRESH_S:
             updates = list(self._live.values())
             self._refreshed = now
-        traced = self._tracer.drain() if self._tracer is not None else ([], [])
+        self._drain_tracer()
         with self._lock:
             for key, owner in updates:
                 self._sockets.put(key, owner)
             self._listeners = listeners
-            self._events.add(*traced)
+            self._lookups.owners.retain(self._alive)
             self._sockets.expire()
             self._events.expire()
             self.stats["polls"] += 1
+
+    def _drain_tracer(self) -> None:
+        """Move what the tracer saw into the event history (from the poll, or on demand)."""
+        tracer = self._tracer
+        if tracer is None:
+            return
+        with self._drain_lock:
+            self._drained = time.monotonic()
+            traced = tracer.drain()
+        with self._lock:
+            self._events.add(*traced)
 
     # ------------------------------------------------------------------ lookups
 
@@ -221,20 +240,28 @@ class ProcessEnricher:
                 return Owner(owner.pid, owner.process, owner.exe, "listener")
         return None
 
-    def _cached(self, key: TupleKey, ts: float | None) -> Owner | None:
+    def _known(self, key: TupleKey, ts: float | None) -> Owner | None:
+        """From polled sockets (either end local), else from the tracer (originator local)."""
         proto, src, sport, dst, dport = key
         with self._lock:
             for k in (key, (proto, dst, dport, src, sport)):
                 hit = self._sockets.get(k)
                 if hit is not None:
                     return hit
-            if self._tracer is not None:
-                event = self._events.event(key, ts) or self._events.event(
-                    (proto, _WILDCARD[_version(src)], sport, dst, dport), ts
-                )
-                if event is not None:
-                    name, exe = self._events.program(event)
-                    return Owner(event.pid, name, exe, "tracer")
+            if self._tracer is None:
+                return None
+            event = self._events.event(key, ts) or self._events.event(
+                (proto, _WILDCARD[_version(src)], sport, dst, dport), ts
+            )
+            if event is None:
+                return None
+            name, exe = self._events.program(event)
+            return Owner(event.pid, name, exe, "tracer")
+
+    def _by_listener(self, key: TupleKey) -> Owner | None:
+        """A flow towards a local listening socket (or, for UDP, from a local bound socket)."""
+        proto, src, sport, dst, dport = key
+        with self._lock:
             inbound = self._listener(proto, dst, dport)
             if inbound is not None or proto != socket.IPPROTO_UDP:
                 return inbound
@@ -256,9 +283,19 @@ class ProcessEnricher:
     def attribute(self, key: TupleKey, ts: float | None = None) -> Owner | None:
         """The owner of a flow given as (protocol, src 16 bytes, sport, dst 16 bytes, dport).
 
-        ``ts`` is the flow's first packet time (None: the flow starts now).
+        ``ts`` is the flow's first packet time (None: the flow starts now). When nothing is known
+        yet, the tracer is drained at once (at most every DRAIN_ON_DEMAND_S) rather than waiting for
+        the next poll: a short flow can be exported before that poll.
         """
-        return self._cached(key, ts) or self._lookup(key)
+        found = self._known(key, ts)
+        if (
+            found is None
+            and self._tracer is not None
+            and time.monotonic() - self._drained >= DRAIN_ON_DEMAND_S
+        ):
+            self._drain_tracer()
+            found = self._known(key, ts)
+        return found or self._lookup(key) or self._by_listener(key)
 
     def enrich(self, record: FlowRecord) -> bool:
         """Set ``record.enrich.pid/process/exe`` when the owner is found."""

@@ -90,16 +90,18 @@ class TrackerDB:
         self.reports.append(report)
 
     def match(self, name: str) -> Entry | None:
-        """The most specific listed domain among the name and its parents."""
+        """The most specific entry that names an organisation, else the most specific listed domain."""
         domains = self.domains
         parts = name.split(".")
+        fallback: Entry | None = None
         for i in range(len(parts) - 1):
             suffix = ".".join(parts[i:])
             hit = domains.get(suffix)
             if hit is not None:
-                org, cat = hit
-                return (suffix if org == suffix else org), cat
-        return None
+                if hit[0] != suffix:
+                    return hit
+                fallback = fallback or hit
+        return fallback
 
 
 def load_trackers(
@@ -144,10 +146,17 @@ class TrackerEnricher:
 
     def enrich(self, record: FlowRecord) -> bool:
         """Match one flow's remote name."""
+        return self._enrich(record, {})
+
+    def _enrich(self, record: FlowRecord, memo: dict[str, Entry | None]) -> bool:
         e = record.enrich
-        if not e.name:
+        name = e.name
+        if not name:
             return False
-        hit = self.lookup(e.name)
+        if name in memo:
+            hit = memo[name]
+        else:
+            hit = memo[name] = self.lookup(name)
         if hit is None:
             return False
         e.tracker, e.tracker_category = hit
@@ -155,10 +164,11 @@ class TrackerEnricher:
         return True
 
     def enrich_many(self, records: list[FlowRecord]) -> None:
-        """Match every flow."""
-        enrich = self.enrich
+        """Match every flow (each distinct name once per batch)."""
+        memo: dict[str, Entry | None] = {}
+        enrich = self._enrich
         for rec in records:
-            enrich(rec)
+            enrich(rec, memo)
 
     def cache_info(self) -> CacheInfo:
         """The per-name cache."""

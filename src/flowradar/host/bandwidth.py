@@ -141,6 +141,7 @@ class BandwidthMeter:
         _bounded(self._remotes)
 
         def order(rows: dict[str, Rate]) -> list[Rate]:
+            """Busiest now first, then by total."""
             return sorted(
                 rows.values(), key=lambda r: (r.rx_s + r.tx_s, r.rx_total + r.tx_total), reverse=True
             )

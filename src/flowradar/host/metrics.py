@@ -309,11 +309,12 @@ class HostMonitor:
         self.cfg = cfg
         self._sampler = sampler or HostSampler(cfg)
         self._history: deque[HostMetrics] = deque(maxlen=max(1, cfg.history))
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: str | None = None
         """Why sampling stopped, if it did."""
+        self._taken = 0
 
     def start(self) -> None:
         """Take a first sample now, then keep sampling in the background."""
@@ -324,13 +325,22 @@ class HostMonitor:
     def _record(self, m: HostMetrics) -> None:
         with self._lock:
             self._history.append(m)
+            self._taken += 1
+            self._lock.notify_all()
+
+    def wait_for(self, samples: int, timeout: float) -> bool:
+        """Block until ``samples`` samples were taken since start (True), or the timeout passes."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._taken >= samples or self.error is not None, timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(self.cfg.interval_s):
             try:
                 self._record(self._sampler.sample())
             except OSError as exc:
-                self.error = f"host metrics stopped: {exc}"
+                with self._lock:
+                    self.error = f"host metrics stopped: {exc}"
+                    self._lock.notify_all()
                 return
 
     def latest(self) -> HostMetrics | None:

@@ -24,7 +24,7 @@ class Connection:
     user: str | None = doc("user name of uid")
     inode: int = doc("socket inode (0 when no process holds the socket any more, e.g. TIME_WAIT)", 0)
     cookie: int = doc("kernel socket cookie, unique while the socket lives (0 from the procfs fallback)", 0)
-    pid: int | None = doc("process id holding the socket (the lowest one when several share it)")
+    pid: int | None = doc("process id holding the socket (one of them when several share it)")
     process: str | None = doc("process name (/proc/PID/comm)")
     exe: str | None = doc("executable path of the process")
     cgroup: str | None = doc("control group path of the process (cgroup v2, or the v1 systemd hierarchy)")

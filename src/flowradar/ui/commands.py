@@ -12,6 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from flowradar.capture.base import PacketSource
 from flowradar.config import Config
+from flowradar.detect.runner import DetectionRunner, build_runner, detect_flows
 from flowradar.engine.pipeline import Engine
 from flowradar.engine.summary import CaptureSummary
 from flowradar.enrich.summary import EnrichStage
@@ -53,17 +54,19 @@ def run_engine(
     console: Console,
     show_progress: bool,
     enrich: EnrichStage | None = None,
+    runner: DetectionRunner | None = None,
 ) -> None:
     """Drive a source through the engine into the summary (and the flow file), with a progress bar.
 
     With ``enrich``, records are enriched (and briefly held for late DNS answers) before the file.
+    With ``runner``, the detectors see every flow batch (live: also the active flows, every second).
     """
     progress = _progress(source, console, show_progress)
     task = progress.add_task("read", total=getattr(source, "file_size", None)) if progress else None
     if progress:
         progress.start()
     try:
-        for flows in engine.run(source):
+        for flows in detect_flows(engine, source, runner, live=_is_live(source)):
             summary.add(flows)
             if enrich is not None:
                 records = enrich.feed(flows)
@@ -81,6 +84,12 @@ def run_engine(
         if progress:
             progress.stop()
         source.close()
+
+
+def _is_live(source: PacketSource) -> bool:
+    from flowradar.capture.live import LiveSource
+
+    return isinstance(source, LiveSource)
 
 
 @cli.command()
@@ -138,10 +147,16 @@ def analyze(
     tables = not as_json and not quiet
     stage = enrich_stage(cfg, console) if cfg.enrich.enabled and (tables or writer is not None) else None
     try:
-        run_engine(engine, source, summary, writer, console, tables, stage)
+        runner, dispatcher = build_runner(cfg.detect, cfg.alert)
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    try:
+        run_engine(engine, source, summary, writer, console, tables, stage, runner)
     finally:
         if writer is not None:
             writer.close()
+        dispatcher.close(cfg.alert.timeout_s)
+    summary.scans, summary.floods, summary.alerts = runner.scans(), runner.floods(), runner.alerts
     summary.packets = source.stats.packets
     summary.warnings = list(source.stats.warnings)
     for w in summary.warnings:

@@ -20,6 +20,7 @@ from rich.live import Live
 from flowradar.capture.sockets import SocketPoller
 from flowradar.host.filters import ConnectionFilter, FilterError
 from flowradar.model.connection import Connection
+from flowradar.model.host import HostMetrics
 from flowradar.ui.cli import EXIT_USAGE, CliError, _config, _guarded, cli, dump_json, stderr_console
 from flowradar.ui.host_views import connections_table, host_view, ports_table, top_view
 
@@ -106,6 +107,7 @@ def connections(
         _warn(_privilege_note() + poller.warnings)
 
         def rows() -> list[Connection]:
+            """One poll, filtered and sorted (listeners first)."""
             conns = flt.apply(poller.poll(info=True))
             conns.sort(
                 key=lambda c: (c.transport, c.state != "LISTEN", c.local_port, c.remote_ip, c.remote_port)
@@ -115,6 +117,7 @@ def connections(
         if watch:
 
             def view() -> RenderableType:
+                """The table of one poll."""
                 conns = rows()
                 return connections_table(conns, f"{len(conns)} sockets ({poller.backend})")
 
@@ -175,32 +178,42 @@ def host(
 
     Rates need two samples: the first output comes after one interval.
     """
-    from flowradar.host.metrics import HostMonitor
+    from flowradar.host.metrics import HostMonitor, HostSampler
 
     cfg = _config(ctx, host__interval_s=interval, host__processes=processes)
     if cfg.host.interval_s <= 0:
         raise CliError("--interval must be positive", EXIT_USAGE)
+    if not watch:
+        sampler = HostSampler(cfg.host)
+        try:
+            sampler.sample()
+            time.sleep(cfg.host.interval_s)
+            metrics = sampler.sample()
+        finally:
+            sampler.close()
+        if as_json:
+            click.echo(dump_json(dataclasses.asdict(metrics)))
+        else:
+            Console().print(host_view(metrics))
+        return
     monitor = HostMonitor(cfg.host)
     monitor.start()
     try:
-        time.sleep(cfg.host.interval_s * 1.05)
+        monitor.wait_for(2, cfg.host.interval_s * 10 + 10)
 
-        def latest() -> Any:
-            if monitor.error:
-                raise CliError(monitor.error)
-            return monitor.latest()
+        def latest() -> HostMetrics:
+            """The newest sample (an error if sampling stopped)."""
+            found = monitor.latest()
+            if monitor.error or found is None:
+                raise CliError(monitor.error or "no host metrics")
+            return found
 
-        if watch:
-            _watch(
-                lambda: host_view(latest(), monitor.history()),
-                (lambda: dataclasses.asdict(latest())) if as_json else None,
-                cfg.host.interval_s,
-                count,
-            )
-        elif as_json:
-            click.echo(dump_json(dataclasses.asdict(latest())))
-        else:
-            Console().print(host_view(latest(), monitor.history()))
+        _watch(
+            lambda: host_view(latest(), monitor.history()),
+            (lambda: dataclasses.asdict(latest())) if as_json else None,
+            cfg.host.interval_s,
+            count,
+        )
     finally:
         monitor.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from rich import box
 from rich.console import Console, Group
@@ -64,10 +65,26 @@ def summary_tables(s: CaptureSummary, stats: EngineStats, top: int = 10) -> Grou
         _counter_table("DNS queries", "name", s.dns_queries, top),
         _counter_table("HTTP hosts", "host", s.http_hosts, top),
         _counter_table("HTTP user agents", "user agent", s.http_user_agents, top),
+        alerts_table(s.alerts, top),
     ):
         if t is not None:
             parts.append(t)
     return Group(*parts)
+
+
+def alerts_table(alerts: list[Any], top: int = 10) -> Table | None:
+    """Alerts, most severe first: severity, kind, subject, what, count."""
+    if not alerts:
+        return None
+    from flowradar.model.alert import severity_rank
+
+    t = _table(f"Alerts ({len(alerts)})", "severity", "kind", "subject", "what", "count")
+    ranked = sorted(alerts, key=lambda a: (-severity_rank(a.severity), -a.score, a.first_seen))
+    for a in ranked[: max(top, 20)]:
+        t.add_row(
+            a.severity, f"{a.kind}/{a.type}", a.subject_ip or a.subject_host or "", a.message, str(a.count)
+        )
+    return t
 
 
 def _geo_text(country: str | None, city: str | None) -> str:

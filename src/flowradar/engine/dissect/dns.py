@@ -16,7 +16,10 @@ import re
 import socket
 import struct
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from socket import inet_ntoa
+from typing import TypeVar
 
 from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
 from flowradar.engine.dissect.tcpstream import TcpStream
@@ -49,7 +52,10 @@ ordinary traffic needs a few dozen per message."""
 
 _HDR = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
+_COUNTS = struct.Struct("!HH")
+_RDATA_TYPES = frozenset({1, 28, 2, 5, 6, 12, 39, 15, 33, 16, 99})  # rendered as more than hex
 _NAME_STEPS = 512  # labels + pointers walked for one name
+_NAME_RANGE = range(_NAME_STEPS)
 _MESSAGE_STEPS = 4096  # labels + pointers walked for one message
 _MAX_NAME = 253  # longest name tshark renders (255-byte buffer minus its bookkeeping)
 _MAX_TEXT = 1024  # longest TXT rendering kept
@@ -60,6 +66,9 @@ _LOOP, _UNKNOWN_LABEL = "<name contains a pointer that loops>", "<unknown extend
 _NOT_PLAIN = re.compile(rb"[^\x20-\x7e]")
 _C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
 _NON_PRINTABLE = frozenset({"Cc", "Cf", "Cn", "Cs"})
+
+
+_K = TypeVar("_K", bytes, int)
 
 
 class _Cut(Exception):
@@ -97,6 +106,41 @@ def rcode_name(rcode: int) -> str:
 def format_text(raw: bytes) -> str:
     """Render bytes as tshark's ``format_text`` does: printable ASCII and valid UTF-8 as is,
     other ASCII as C escapes (octal when no letter escape exists), undecodable bytes as U+FFFD."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _format_undecodable(raw)
+    return text if text.isprintable() else text.translate(_CHAR_TEXT)
+
+
+def _format_undecodable(raw: bytes) -> str:
+    """format_text of bytes that are not valid UTF-8.
+
+    Outside a lead byte followed by continuation bytes, each byte stands alone: ASCII as itself or
+    an escape, any other byte as U+FFFD. A lead byte and the continuation bytes after it are
+    decoded together (and only they: the bytes around them are not continuation bytes)."""
+    parts = _SEQUENCE.split(raw)  # odd items: a lead byte and its continuation bytes
+    single = _bytes_text if _CONTROL.search(raw) else _plain_bytes_text
+    if len(parts) == 1:
+        return single(raw)
+    out = [""] * len(parts)
+    out[0::2] = map(single, parts[0::2])
+    out[1::2] = map(_sequence_text, parts[1::2])
+    return "".join(out)
+
+
+def _plain_bytes_text(raw: bytes) -> str:
+    """Bytes without ASCII controls and multi-byte sequences: non-ASCII bytes become U+FFFD."""
+    return raw.translate(_HIGH_TO_SUB).decode("ascii").replace("\x1a", "\ufffd")
+
+
+def _bytes_text(raw: bytes) -> str:
+    """Bytes without multi-byte sequences, ASCII controls included."""
+    return raw.decode("latin-1").translate(_BYTE_TEXT)
+
+
+def _char_by_char(raw: bytes) -> str:
+    """The reference rendering, one (permissively decoded) character at a time."""
     out: list[str] = []
     i, n = 0, len(raw)
     while i < n:
@@ -128,6 +172,13 @@ def _utf8_char(raw: bytes, lead: int, i: int) -> tuple[int, int]:
     return uc, i
 
 
+def _char_text(uc: int) -> str:
+    """One character of valid UTF-8."""
+    if uc < 0x80:
+        return chr(uc) if 0x20 <= uc < 0x7F else _C_ESCAPES.get(uc) or f"\\{uc:03o}"
+    return _unicode_text(uc)
+
+
 def _unicode_text(uc: int) -> str:
     ch = chr(uc)
     if unicodedata.category(ch) not in _NON_PRINTABLE:
@@ -135,10 +186,48 @@ def _unicode_text(uc: int) -> str:
     return f"\\u{uc:04x}" if uc <= 0xFFFF else f"\\U{uc:08x}"
 
 
-def _render(raw: bytes) -> str:
+class _Memo(dict[_K, str]):
+    """A bounded memo of renderings: ``memo[key]`` computes and keeps what it has not seen."""
+
+    __slots__ = ("_render",)
+
+    def __init__(self, render: Callable[[_K], str]) -> None:
+        super().__init__()
+        self._render: Callable[[_K], str] = render
+
+    def __missing__(self, key: _K) -> str:
+        text = self[key] = self._render(key)
+        if len(self) > 4096:
+            self.clear()
+        return text
+
+
+_SEQUENCE = re.compile(rb"([\xc0-\xfd][\x80-\xbf]+)")
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+_HIGH_TO_SUB = bytes(range(0x80)) + b"\x1a" * 0x80  # 0x1a is a control: absent from the input
+_BYTE_TEXT = {c: _char_by_char(bytes((c,))) for c in range(256)}
+_sequence_text = _Memo[bytes](_char_by_char).__getitem__
+_CHAR_TEXT = _Memo[int](_char_text)
+
+
+def _render_name(raw: bytes) -> str:
     if not _NOT_PLAIN.search(raw):
         return raw.decode("ascii").lower()
     return format_text(raw).lower()
+
+
+def _labels_text(wire: bytes) -> str:
+    """A name from its uncompressed wire labels (without the final zero)."""
+    parts: list[bytes] = []
+    pos = 0
+    while pos < len(wire):
+        parts.append(wire[pos + 1 : pos + 1 + wire[pos]])
+        pos += 1 + wire[pos]
+    return _render_name(b".".join(parts))
+
+
+_render = _Memo[bytes](_render_name).__getitem__
+_wire_text = _Memo[bytes](_labels_text).__getitem__  # a response repeats the names of its query
 
 
 class _Reader:
@@ -154,64 +243,91 @@ class _Reader:
     def name(self, pos: int, limit: int = 0) -> tuple[str, int]:
         """The name at ``pos`` and the offset after it; ``limit`` bounds names inside record data."""
         data = self.data
-        if pos + 1 < len(data) and data[pos] >= 0xC0:
-            target = ((data[pos] & 0x3F) << 8) | data[pos + 1]
-            cached = self.cache.get(target) if target < pos else None
-            if cached is not None:
-                return cached, pos + 2
+        try:
+            length = data[pos]
+            if length >= 0xC0:  # a pointer to a name read before: reuse it
+                target = ((length & 0x3F) << 8) | data[pos + 1]
+                cached = self.cache.get(target) if target < pos else None
+                if cached is not None:
+                    return cached, pos + 2
+            elif not limit:  # fast path: uncompressed labels within the budgets; else _walk
+                end, labels = pos, 0
+                while 0 < length < 0x40:
+                    end += length + 1
+                    labels += 1
+                    length = data[end]
+                if length == 0 and labels < self.steps and labels < _NAME_STEPS:
+                    self.steps -= labels + 1
+                    if not labels:
+                        return _ROOT, end + 1
+                    name = _TOO_LONG if end - pos > _MAX_NAME + 1 else _wire_text(data[pos:end])
+                    self.cache[pos] = name
+                    return name, end + 1
+        except IndexError:
+            pass
         name, end = self._walk(pos, limit)
         if not limit and name != _ROOT:
             self.cache[pos] = name
         return name, end
 
     def _walk(self, start: int, limit: int) -> tuple[str, int]:
-        data, n = self.data, len(self.data)
+        data = self.data
+        n = len(data)
         pos, end, pointers, size = start, -1, 0, -1
         parts: list[bytes] = []
-        for _ in range(_NAME_STEPS):
-            if limit and pos - start > limit - 1:
-                break
-            self.steps -= 1
-            if self.steps < 0 or pos >= n:
-                raise _Cut
-            length = data[pos]
-            pos += 1
-            if length == 0:
-                break
-            if length < 0x40:
-                if pos + length > n or (limit and pos + length - start > limit):
+        steps = self.steps
+        try:
+            for _ in _NAME_RANGE:
+                if limit and pos - start >= limit:
+                    break
+                steps -= 1
+                if steps < 0 or pos >= n:
                     raise _Cut
-                if size <= _MAX_NAME:
-                    parts.append(data[pos : pos + length])
-                size += length + 1
-                pos += length
-            elif length >= 0xC0:
-                if pos >= n:
-                    raise _Cut
-                target = ((length & 0x3F) << 8) | data[pos]
+                length = data[pos]
                 pos += 1
-                pointers += 1
-                end = pos if end < 0 else end
-                if target == pos + 2 or pointers > 255:
-                    return _LOOP, end
-                pos = target
-            elif length == 0x41:
-                pos = self._bitstring(pos, parts)
-                size += len(parts[-1]) + 1
-            elif length < 0x80:
-                return _UNKNOWN_LABEL, (pos if end < 0 else end)
-            else:
-                raise _Cut
-        else:  # too many labels: without a pointer, where the name ends is unknown
-            if end < 0:
-                raise _Cut
-            return (_TOO_LONG if size > _MAX_NAME else _LOOP), end
-        end = pos if end < 0 else end
+                if length < 0x40:
+                    if not length:
+                        break
+                    after = pos + length
+                    if after > n or (limit and after - start > limit):
+                        raise _Cut
+                    if size <= _MAX_NAME:
+                        parts.append(data[pos:after])
+                    size += length + 1
+                    pos = after
+                elif length >= 0xC0:
+                    if pos >= n:
+                        raise _Cut
+                    target = ((length & 0x3F) << 8) | data[pos]
+                    pos += 1
+                    pointers += 1
+                    if end < 0:
+                        end = pos
+                    if target == pos + 2 or pointers > 255:
+                        return _LOOP, end
+                    pos = target
+                elif length == 0x41:
+                    pos = self._bitstring(pos, parts)
+                    size += len(parts[-1]) + 1
+                elif length < 0x80:
+                    return _UNKNOWN_LABEL, (pos if end < 0 else end)
+                else:
+                    raise _Cut
+            else:  # too many labels: without a pointer, where the name ends is unknown
+                if end < 0:
+                    raise _Cut
+                return (_TOO_LONG if size > _MAX_NAME else _LOOP), end
+        finally:
+            self.steps = steps
+        if end < 0:
+            end = pos
         if not parts:
             if end - start > 1:  # a compressed root: tshark gives up on the message here
                 raise _Cut
             return _ROOT, end
-        return (_TOO_LONG if size > _MAX_NAME else _render(b".".join(parts))), end
+        if size > _MAX_NAME:
+            return _TOO_LONG, end
+        return _render(b".".join(parts) if len(parts) > 1 else parts[0]), end
 
     def _bitstring(self, pos: int, parts: list[bytes]) -> int:
         """An RFC 2673 bitstring label, rendered like tshark: ``\\[x<hex>/<bits>]``."""
@@ -229,6 +345,9 @@ class _Reader:
         """Record data as text: addresses, names, 'pref name' (MX), 'prio weight port target' (SRV),
         the primary server (SOA), text (TXT), RFC 3597 ``\\# len hex`` for everything else."""
         data = self.data
+        if rtype not in _RDATA_TYPES:
+            blob = data[pos : pos + rdlen]
+            return f"\\# {rdlen} {blob.hex()}" if rdlen <= 64 else f"\\# {rdlen} {blob[:64].hex()}..."
         if rtype == 1 and rdlen == 4:
             return socket.inet_ntoa(data[pos : pos + 4])
         if rtype == 28 and rdlen == 16:
@@ -265,38 +384,59 @@ def parse_message(data: bytes) -> DnsMessage:
     """
     if len(data) < 12:
         raise DissectError(f"DNS message of {len(data)} bytes is shorter than its header")
-    ident, flags, qdcount, ancount, _, _ = _HDR.unpack_from(data, 0)
-    msg = DnsMessage(ident, bool(flags & 0x8000), (flags >> 11) & 0xF, flags & 0xF)
-    reader = _Reader(bytes(data))
+    ident, flags = _HDR.unpack_from(data, 0)[:2]
+    questions, answers, truncated, steps = _parse(bytes(data))
+    return DnsMessage(
+        ident, bool(flags & 0x8000), (flags >> 11) & 0xF, flags & 0xF, questions, answers, truncated, steps
+    )
+
+
+_Questions = list[tuple[str, int]]
+_Answers = list[tuple[str, int, int, str]]
+
+
+def _parse(data: bytes) -> tuple[_Questions, _Answers, bool, int]:
+    """Questions, answers, whether they were cut short, and the steps walked (header checked)."""
+    qdcount, ancount = _COUNTS.unpack_from(data, 4)
+    reader = _Reader(data)
+    name = reader.name
+    questions: _Questions = []
+    answers: _Answers = []
+    n = len(data)
+    truncated = False
     try:
         pos = 12
         for _ in range(qdcount):
-            name, pos = reader.name(pos)
-            if pos + 4 > len(data):
+            qname, pos = name(pos)
+            if pos + 4 > n:
                 raise _Cut
-            msg.questions.append((name, (data[pos] << 8) | data[pos + 1]))
+            questions.append((qname, (data[pos] << 8) | data[pos + 1]))
             pos += 4
+        cache = reader.cache
         for _ in range(ancount):
-            pos = _parse_answer(reader, pos, msg.answers)
+            if pos + 12 <= n and data[pos] >= 0xC0:  # the usual owner: a pointer to a name read before
+                target = ((data[pos] & 0x3F) << 8) | data[pos + 1]
+                owner = cache.get(target, "") if target < pos else ""
+                if owner:
+                    pos += 2
+                else:
+                    owner, pos = name(pos)
+            else:
+                owner, pos = name(pos)
+            if pos + 10 > n:
+                raise _Cut
+            rtype, _, ttl, rdlen = _RR.unpack_from(data, pos)
+            pos += 10
+            if pos + rdlen > n:
+                raise _Cut
+            if rtype == 1 and rdlen == 4:
+                answers.append((owner, 1, ttl, inet_ntoa(data[pos : pos + 4])))
+            else:
+                answers.append((owner, rtype, ttl, reader.rdata(rtype, pos, rdlen)))
+            pos += rdlen
     except _Cut:
-        msg.truncated = True
-    msg.steps = _MESSAGE_STEPS - max(reader.steps, 0)
-    return msg
-
-
-def _parse_answer(reader: _Reader, pos: int, out: list[tuple[str, int, int, str]]) -> int:
-    owner, pos = reader.name(pos)
-    if pos + 10 > len(reader.data):
-        raise _Cut
-    rtype: int
-    ttl: int
-    rdlen: int
-    rtype, _, ttl, rdlen = _RR.unpack_from(reader.data, pos)
-    pos += 10
-    if pos + rdlen > len(reader.data):
-        raise _Cut
-    out.append((owner, rtype, ttl, reader.rdata(rtype, pos, rdlen)))
-    return pos + rdlen
+        truncated = True
+    return questions, answers, truncated, _MESSAGE_STEPS - (reader.steps if reader.steps > 0 else 0)
 
 
 def _empty(data: bytes) -> bool:
@@ -398,13 +538,28 @@ class DnsDissector:
             stream.consume(2 + size)
 
     def _handle(self, data: bytes, facts: L7Facts) -> None:
-        msg = parse_message(data) if len(data) >= 12 else None
-        if msg is None or not (msg.questions or msg.answers or (msg.is_response and _empty(data))):
+        if len(data) < 12:
             self._garbage(f"payload of {len(data)} bytes is not a DNS message")
         else:
-            self._messages += 1
-            self._record(msg, facts)
-        self._steps += msg.steps if msg else 0
+            if type(data) is not bytes:
+                data = bytes(data)
+            questions, answers, _, steps = _parse(data)
+            response = data[2] >= 0x80
+            if questions or answers or (response and _empty(data)):
+                self._messages += 1
+                seen = self._questions
+                for question in questions:
+                    if question not in seen and len(seen) < MAX_RECORDS:
+                        seen.add(question)
+                        facts.dns_queries.append(question[0])
+                        facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
+                if response:
+                    facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
+                    if answers:
+                        self._record_answers(questions, answers, facts)
+            else:
+                self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+            self._steps += steps
         if self._steps > MAX_FLOW_STEPS:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
@@ -415,22 +570,18 @@ class DnsDissector:
             self._stopped = True
             raise DissectError(why)
 
-    def _record(self, msg: DnsMessage, facts: L7Facts) -> None:
-        for name, qtype in msg.questions:
-            if (name, qtype) not in self._questions and len(self._questions) < MAX_RECORDS:
-                self._questions.add((name, qtype))
-                facts.dns_queries.append(name)
-                facts.dns_qtypes.append(type_name(qtype))
-        if not msg.is_response:
-            return
-        facts.dns_rcode = rcode_name(msg.rcode)
-        names = list(dict.fromkeys(name for name, _ in msg.questions))[:4]  # real responses have one
-        for owner, rtype, ttl, value in msg.answers:
-            tname = type_name(rtype)
+    def _record_answers(self, questions: _Questions, answers: _Answers, facts: L7Facts) -> None:
+        if len(questions) == 1:  # real responses have one
+            names = [questions[0][0]]
+        else:
+            names = list(dict.fromkeys([name for name, _ in questions]))[:4]
+        seen = self._answers
+        for owner, rtype, ttl, value in answers:
+            tname = TYPE_NAMES.get(rtype) or type_name(rtype)
             for query in names or [owner]:
                 key = (query, tname, value, owner)
-                if key not in self._answers and len(self._answers) < MAX_RECORDS:
-                    self._answers.add(key)
+                if key not in seen and len(seen) < MAX_RECORDS:
+                    seen.add(key)
                     facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
 
 

@@ -138,6 +138,9 @@ def test_formats(tmp_path: Path) -> None:
     regex = {"name": "x", "type": "regex", "list": ["^a.*b$"]}
     _, report = parse_list(json.dumps(regex), "misp-regex")
     assert report.skipped == {"MISP regex entry (not matched on flows)": 1}
+    parsed, report = parse_list("||beacon.example.com^$ping\n||x.example.com^$third-party\n", "adblock")
+    assert parsed.domains == {"x.example.com"}  # a $ping rule does not list the whole host
+    assert report.skipped == {"adblock rule limited to some request types": 1}
     f = tmp_path / "list.txt"
     f.write_text("203.0.113.0/24\nbad line here\n")
     cache = tmp_path / "cache"

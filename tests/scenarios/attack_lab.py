@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -178,7 +179,11 @@ def run_scenario(
     """Start the radar, run the attack, wait for the expected alert, then collect every alert."""
     with lab.radar() as radar:
         started = time.time()
-        attack()
+        worker = threading.Thread(target=attack, name=f"attack {name}")
+        worker.start()
+        while worker.is_alive():  # read the sink while the attack runs: the alert time is when it appears
+            radar.alerts()
+            time.sleep(0.05)
         ended = time.time()
         found = radar.wait_for(expect.matches, wait_s)
         time.sleep(settle_s)

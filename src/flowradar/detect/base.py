@@ -32,6 +32,9 @@ class LiveBatch(FlowBatch):
     """Wall-clock time of the observation (seconds)."""
     totals: np.ndarray | None = None
     """The rows with their whole counters (not increments)."""
+    done: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """Per row: the flow ended (exported, or a TCP connection closed by FIN or RST) and this is the
+    first observation that shows it: count completed connections here, once."""
 
 
 class Detector(Protocol):
@@ -68,6 +71,17 @@ def cumulative(batch: FlowBatch) -> np.ndarray:
     if isinstance(batch, LiveBatch) and batch.totals is not None:
         return batch.totals
     return batch.rows
+
+
+def completed(batch: FlowBatch) -> np.ndarray:
+    """Per row: a finished flow shown for the first time as finished (every row, offline).
+
+    Live, a TCP connection counts as finished once it saw a FIN or a RST, long before the flow
+    table exports it (at its idle timeout); it is reported so once.
+    """
+    if isinstance(batch, LiveBatch) and len(batch.done) == len(batch.rows):
+        return batch.done
+    return np.asarray(batch.rows["end_reason"] != ACTIVE)
 
 
 def ended(batch: FlowBatch) -> np.ndarray:

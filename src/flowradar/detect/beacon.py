@@ -18,7 +18,7 @@ import numpy as np
 
 from flowradar.detect import beacon_score
 from flowradar.detect import rows as R
-from flowradar.detect.base import batch_now, cumulative, ended
+from flowradar.detect.base import batch_now, completed, cumulative
 from flowradar.detect.settings import DetectConfig
 from flowradar.engine.records import FlowBatch
 from flowradar.model.alert import Alert
@@ -67,7 +67,7 @@ class BeaconDetector:
         h = R.hist_bytes(rows)
         answered = (rows["pkts"][:, 1] > 0) & ~R.MULTICAST.contains(rows["dst"], rows["ver"])
         answered &= (rows["proto"] != R.TCP) | (R.hist_has(h, "S") & R.hist_has(h, "h"))
-        m = ended(batch) & answered & np.isin(rows["proto"], (R.TCP, R.UDP))
+        m = completed(batch) & answered & np.isin(rows["proto"], (R.TCP, R.UDP))
         if not self._cfg.beacon_internal_pairs:
             m &= ~(
                 self._internal.contains(rows["src"], rows["ver"])

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from flowradar.detect import rows as R
-from flowradar.detect.base import batch_now, cumulative, ended
+from flowradar.detect.base import batch_now, completed, cumulative
 from flowradar.detect.settings import DetectConfig
 from flowradar.detect.window import WindowedSum
 from flowradar.engine.records import FlowBatch
@@ -54,7 +54,7 @@ class BruteForceDetector:
         rows = cumulative(batch)
         h = R.hist_bytes(rows)
         duration = R.seconds(rows["last"] - rows["first"])
-        login = (rows["proto"] == R.TCP) & np.isin(rows["dport"], self._cfg.brute_ports) & ended(batch)
+        login = (rows["proto"] == R.TCP) & np.isin(rows["dport"], self._cfg.brute_ports) & completed(batch)
         login &= R.hist_has(h, "S") & (R.hist_has(h, "h") | R.hist_has(h, "d"))
         login &= (duration < self._cfg.brute_max_duration_s) & (
             rows["payload"][:, 1] < self._cfg.brute_max_bytes
@@ -63,7 +63,7 @@ class BruteForceDetector:
             denied = {fid for fid, f in batch.facts.items() if f.http_status in (401, 407)}
             if denied:
                 ids = np.fromiter(denied, dtype=np.uint64, count=len(denied))
-                login |= np.isin(rows["id"], ids) & ended(batch)
+                login |= np.isin(rows["id"], ids) & completed(batch)
         return np.asarray(login)
 
     def observe(self, batch: FlowBatch) -> list[Alert]:

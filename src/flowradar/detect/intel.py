@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from flowradar.detect import rows as R
-from flowradar.detect.base import cumulative, ended
+from flowradar.detect.base import completed, cumulative
 from flowradar.detect.settings import DetectConfig
 from flowradar.engine.records import FlowBatch
 from flowradar.model.alert import Alert
@@ -62,7 +62,7 @@ class IntelDetector:
         rows = cumulative(batch)
         if not len(rows):
             return []
-        m = ended(batch) & self._internal.contains(rows["src"], rows["ver"])
+        m = completed(batch) & self._internal.contains(rows["src"], rows["ver"])
         m &= ~self._internal.contains(rows["dst"], rows["ver"]) & ~R.MULTICAST.contains(
             rows["dst"], rows["ver"]
         )

@@ -17,6 +17,8 @@ from flowradar.engine.records import FlowBatch
 from flowradar.model.flow import L7Facts
 
 _COUNTERS = ("pkts", "bytes", "payload")
+_CLOSED = (3, 4)
+"""Flow-table states of a TCP connection that saw a FIN or a RST (ST_FIN, ST_RST in _fastpath.c)."""
 
 
 class ActiveFlows:
@@ -26,6 +28,7 @@ class ActiveFlows:
         self._ids = np.zeros(0, dtype=np.uint64)
         self._seen = np.zeros((0, 6), dtype=np.uint64)
         self._last = np.zeros(0, dtype=np.int64)
+        self._closed = np.zeros(0, dtype=bool)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -63,32 +66,49 @@ class ActiveFlows:
             rows[c] = delta[:, 2 * i : 2 * i + 2]
         since = np.asarray(rows["first"], dtype=np.int64).copy()
         since[found] = self._last[pos[found]]
+        was_closed = np.zeros(len(ids), dtype=bool)
+        was_closed[found] = self._closed[pos[found]]
+        closed = (
+            (rows["proto"] == 6) & np.isin(rows["state"], _CLOSED) if keep else np.ones(len(ids), dtype=bool)
+        )
         if keep:
-            self._remember(ids, pos, found, current, np.asarray(rows["last"], dtype=np.int64))
+            self._remember(ids, pos, found, current, np.asarray(rows["last"], dtype=np.int64), closed)
         else:
             self._forget(pos[found])
         totals = original.copy() if keep else original
-        return LiveBatch(rows=rows, new=~found, since=since, now=now, totals=totals)
+        done = closed & ~was_closed
+        return LiveBatch(rows=rows, new=~found, since=since, now=now, totals=totals, done=done)
 
     def _remember(
-        self, ids: np.ndarray, pos: np.ndarray, found: np.ndarray, current: np.ndarray, last: np.ndarray
+        self,
+        ids: np.ndarray,
+        pos: np.ndarray,
+        found: np.ndarray,
+        current: np.ndarray,
+        last: np.ndarray,
+        closed: np.ndarray,
     ) -> None:
         self._seen[pos[found]] = current[found]
         self._last[pos[found]] = last[found]
+        self._closed[pos[found]] = closed[found]
         new = ~found
         order = np.argsort(ids[new], kind="stable")
         at = pos[new][order]
         self._ids = np.insert(self._ids, at, ids[new][order])
         self._seen = np.insert(self._seen, at, current[new][order], axis=0)
         self._last = np.insert(self._last, at, last[new][order])
+        self._closed = np.insert(self._closed, at, closed[new][order])
 
     def _forget(self, positions: np.ndarray) -> None:
         if len(positions):
             keep = np.ones(len(self._ids), dtype=bool)
             keep[positions] = False
-            self._ids, self._seen, self._last = self._ids[keep], self._seen[keep], self._last[keep]
+            self._keep(keep)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        self._ids, self._seen = self._ids[keep], self._seen[keep]
+        self._last, self._closed = self._last[keep], self._closed[keep]
 
     def prune(self, active_ids: np.ndarray) -> None:
         """Forget flows no longer in the table (evicted or exported unseen)."""
-        keep = np.isin(self._ids, active_ids)
-        self._ids, self._seen, self._last = self._ids[keep], self._seen[keep], self._last[keep]
+        self._keep(np.isin(self._ids, active_ids))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from flowradar.detect import rows as R
-from flowradar.detect.base import batch_now, cumulative, ended
+from flowradar.detect.base import batch_now, completed, cumulative
 from flowradar.detect.window import WindowedDistinct, WindowedSum
 from flowradar.engine.records import END_REASONS, FlowBatch, transport_name
 from flowradar.model.alert import Alert
@@ -196,7 +196,7 @@ class RuleDetector:
         rows = cumulative(batch)
         if not len(rows):
             return []
-        done = ended(batch)
+        done = completed(batch)
         rows = rows[done]
         out: list[Alert] = []
         for rule in self.rules:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
+import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -58,8 +59,8 @@ def transport_name(proto: int) -> str:
 def ip_text(raw: bytes, version: int) -> str:
     """Text form of a 16-byte address field (IPv4 uses the first 4 bytes)."""
     if version == 4:
-        return str(ipaddress.IPv4Address(raw[:4]))
-    return str(ipaddress.IPv6Address(raw))
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
+    return socket.inet_ntop(socket.AF_INET6, raw)
 
 
 def flags_text(flags: int) -> str:
@@ -120,18 +121,68 @@ class FlowBatch:
 
     def records(self) -> Iterator[FlowRecord]:
         """Materialise every flow as a FlowRecord (one Python object per flow: use for output)."""
-        for row in self.rows:
-            yield to_record(row, self.facts.get(int(row["id"])))
+        facts = self.facts
+        for values in self.rows.view(FLAT_DTYPE).tolist():
+            yield _record(values, facts.get(values[0]))
+
+
+_EXPORT_FIELDS: Any = EXPORT_DTYPE.fields
+_FLAT_SPEC: Any = {
+        "names": [
+            "id", "first", "last", "src", "dst", "pkts0", "pkts1", "bytes0", "bytes1", "payload0", "payload1",
+            "sport", "dport", "vlan", "proto", "ver", "flags0", "flags1", "end_reason", "hist",
+        ],
+        "formats": [
+            "<u8", "<i8", "<i8", "V16", "V16", "<u8", "<u8", "<u8", "<u8", "<u8", "<u8",
+            "<u2", "<u2", "<u2", "u1", "u1", "u1", "u1", "u1", "S16",
+        ],
+        "offsets": [
+            _EXPORT_FIELDS[n][1] + extra
+            for n, extra in (
+                ("id", 0), ("first", 0), ("last", 0), ("src", 0), ("dst", 0), ("pkts", 0), ("pkts", 8),
+                ("bytes", 0), ("bytes", 8), ("payload", 0), ("payload", 8), ("sport", 0), ("dport", 0),
+                ("vlan", 0), ("proto", 0), ("ver", 0), ("flags0", 0), ("flags1", 0), ("end_reason", 0),
+                ("hist", 0),
+            )
+        ],
+        "itemsize": EXPORT_DTYPE.itemsize,
+    }  # fmt: skip
+FLAT_DTYPE = np.dtype(_FLAT_SPEC)
+"""The export layout with every field scalar, so ``tolist()`` yields plain Python values."""
 
 
 def to_record(row: np.void, facts: L7Facts | None) -> FlowRecord:
     """Build the FlowRecord of one exported row."""
-    ver, proto = int(row["ver"]), int(row["proto"])
-    src, dst = bytes(row["src"]), bytes(row["dst"])
-    sport, dport = int(row["sport"]), int(row["dport"])
-    first, last = int(row["first"]), int(row["last"])
-    uid_src = struct.pack("<QqB", int(row["id"]), first, proto) + src + dst
+    values: tuple[Any, ...] = np.asarray(row).reshape(1).view(FLAT_DTYPE).tolist()[0]
+    return _record(values, facts)
+
+
+def _record(v: tuple[Any, ...], facts: L7Facts | None) -> FlowRecord:
+    (
+        fid,
+        first,
+        last,
+        src,
+        dst,
+        p0,
+        p1,
+        b0,
+        b1,
+        y0,
+        y1,
+        sport,
+        dport,
+        vlan,
+        proto,
+        ver,
+        f0,
+        f1,
+        end,
+        hist,
+    ) = v
+    uid_src = struct.pack("<QqB", fid, first, proto) + src + dst
     uid = "C" + base64.b32encode(hashlib.blake2b(uid_src, digest_size=10).digest()).decode().lower()
+    ported = proto in PORTED
     return FlowRecord(
         uid=uid,
         community_id=community_id(proto, ver, src, dst, sport, dport),
@@ -140,19 +191,19 @@ def to_record(row: np.void, facts: L7Facts | None) -> FlowRecord:
         transport=transport_name(proto),
         ip_version=ver,
         src_ip=ip_text(src, ver),
-        src_port=sport if proto in PORTED else 0,
+        src_port=sport if ported else 0,
         dst_ip=ip_text(dst, ver),
-        dst_port=dport if proto in PORTED else 0,
-        src_packets=int(row["pkts"][0]),
-        dst_packets=int(row["pkts"][1]),
-        src_bytes=int(row["bytes"][0]),
-        dst_bytes=int(row["bytes"][1]),
-        src_payload=int(row["payload"][0]),
-        dst_payload=int(row["payload"][1]),
-        tcp_flags=f"{flags_text(int(row['flags0']))}/{flags_text(int(row['flags1']))}" if proto == 6 else "",
-        history=bytes(row["hist"]).decode("ascii", "replace"),
-        end_reason=END_REASONS[int(row["end_reason"])] if row["end_reason"] < len(END_REASONS) else "end",
-        vlan=int(row["vlan"]),
+        dst_port=dport if ported else 0,
+        src_packets=p0,
+        dst_packets=p1,
+        src_bytes=b0,
+        dst_bytes=b1,
+        src_payload=y0,
+        dst_payload=y1,
+        tcp_flags=f"{flags_text(f0)}/{flags_text(f1)}" if proto == 6 else "",
+        history=hist.decode("ascii", "replace"),
+        end_reason=END_REASONS[end] if end < len(END_REASONS) else "end",
+        vlan=vlan,
         l7=facts if facts is not None else L7Facts(),
     )
 

@@ -30,6 +30,7 @@ MAX_LINE = 4096
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$")
 _HOSTS_SINKS = frozenset(("0.0.0.0", "127.0.0.1", "::", "::1", "0"))
 _COMMENT = ("#", ";", "!", "//", "[")
+_WHOLE_HOST_OPTIONS = frozenset(("third-party", "3p", "all", "important", "doc", "document", "popup"))
 
 
 @dataclass(slots=True)
@@ -143,8 +144,11 @@ def _adblock(line: str, out: ParsedList) -> str | None:
     rule, _, options = body.partition("$")
     if not rule.endswith("^") or any(c in rule[:-1] for c in "/*^?="):
         return "adblock rule with a path or pattern"
-    if options and any(o.strip().startswith("domain=") for o in options.split(",")):
+    opts = [o.strip().lower() for o in options.split(",") if o.strip()] if options else []
+    if any(o.startswith(("domain=", "from=", "~")) for o in opts):
         return "adblock rule limited to some sites"
+    if any(o not in _WHOLE_HOST_OPTIONS for o in opts):
+        return "adblock rule limited to some request types"  # e.g. $ping: not the whole host
     return parse_entry(rule[:-1], out)
 
 
@@ -211,7 +215,7 @@ def _csv(text: str, out: ParsedList, report: LoadReport) -> None:
             report.accepted += 1
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def parse_file(

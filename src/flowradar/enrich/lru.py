@@ -97,20 +97,3 @@ class BatchEnricher(Protocol):
     def close(self) -> None:
         """Release files and resources."""
         ...
-
-
-class PerRecord:
-    """Mixin: ``enrich_many`` by calling ``enrich`` on each record (enrichers that need no batching)."""
-
-    def enrich(self, record: FlowRecord) -> bool:  # pragma: no cover - overridden
-        """Enrich one record."""
-        raise NotImplementedError
-
-    def enrich_many(self, records: list[FlowRecord]) -> None:
-        """Enrich every record."""
-        enrich = self.enrich
-        for rec in records:
-            enrich(rec)
-
-    def close(self) -> None:
-        """Nothing to release."""

@@ -18,8 +18,6 @@ import struct
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from socket import inet_ntoa
-from typing import TypeVar
 
 from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
 from flowradar.engine.dissect.tcpstream import TcpStream
@@ -68,9 +66,6 @@ _C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13:
 _NON_PRINTABLE = frozenset({"Cc", "Cf", "Cn", "Cs"})
 
 
-_K = TypeVar("_K", bytes, int)
-
-
 class _Cut(Exception):
     """The message ends (or turns invalid) here: keep what was parsed before."""
 
@@ -109,38 +104,27 @@ def format_text(raw: bytes) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return _format_undecodable(raw)
-    return text if text.isprintable() else text.translate(_CHAR_TEXT)
-
-
-def _format_undecodable(raw: bytes) -> str:
-    """format_text of bytes that are not valid UTF-8.
-
-    Outside a lead byte followed by continuation bytes, each byte stands alone: ASCII as itself or
-    an escape, any other byte as U+FFFD. A lead byte and the continuation bytes after it are
-    decoded together (and only they: the bytes around them are not continuation bytes)."""
-    parts = _SEQUENCE.split(raw)  # odd items: a lead byte and its continuation bytes
-    single = _bytes_text if _CONTROL.search(raw) else _plain_bytes_text
-    if len(parts) == 1:
-        return single(raw)
-    out = [""] * len(parts)
-    out[0::2] = map(single, parts[0::2])
-    out[1::2] = map(_sequence_text, parts[1::2])
-    return "".join(out)
-
-
-def _plain_bytes_text(raw: bytes) -> str:
-    """Bytes without ASCII controls and multi-byte sequences: non-ASCII bytes become U+FFFD."""
-    return raw.translate(_HIGH_TO_SUB).decode("ascii").replace("\x1a", "\ufffd")
-
-
-def _bytes_text(raw: bytes) -> str:
-    """Bytes without multi-byte sequences, ASCII controls included."""
-    return raw.decode("latin-1").translate(_BYTE_TEXT)
+        if not _CONTROL.search(raw):
+            # Without ASCII controls, a byte stands alone (ASCII as itself, others as U+FFFD) unless
+            # it is a lead byte followed by continuation bytes: those decode together, and only they
+            # (the bytes around them are no continuation bytes).
+            parts = _SEQUENCE.split(raw)
+            if len(parts) == 1:
+                return raw.translate(_HIGH_TO_SUB).decode("ascii").replace("\x1a", "\ufffd")
+            out = [""] * len(parts)
+            out[0::2] = [
+                p.translate(_HIGH_TO_SUB).decode("ascii").replace("\x1a", "\ufffd") for p in parts[0::2]
+            ]
+            out[1::2] = map(_sequence_text, parts[1::2])
+            return "".join(out)
+    else:
+        if text.isprintable():
+            return text
+    return _char_by_char(raw)
 
 
 def _char_by_char(raw: bytes) -> str:
-    """The reference rendering, one (permissively decoded) character at a time."""
+    """format_text one (permissively decoded) character at a time."""
     out: list[str] = []
     i, n = 0, len(raw)
     while i < n:
@@ -172,13 +156,6 @@ def _utf8_char(raw: bytes, lead: int, i: int) -> tuple[int, int]:
     return uc, i
 
 
-def _char_text(uc: int) -> str:
-    """One character of valid UTF-8."""
-    if uc < 0x80:
-        return chr(uc) if 0x20 <= uc < 0x7F else _C_ESCAPES.get(uc) or f"\\{uc:03o}"
-    return _unicode_text(uc)
-
-
 def _unicode_text(uc: int) -> str:
     ch = chr(uc)
     if unicodedata.category(ch) not in _NON_PRINTABLE:
@@ -186,34 +163,24 @@ def _unicode_text(uc: int) -> str:
     return f"\\u{uc:04x}" if uc <= 0xFFFF else f"\\U{uc:08x}"
 
 
-class _Memo(dict[_K, str]):
-    """A bounded memo of renderings: ``memo[key]`` computes and keeps what it has not seen."""
+class _Memo(dict[bytes, str]):
+    """Renderings of byte strings, computed once (and forgotten all together when too many)."""
 
     __slots__ = ("_render",)
 
-    def __init__(self, render: Callable[[_K], str]) -> None:
+    def __init__(self, render: Callable[[bytes], str]) -> None:
         super().__init__()
-        self._render: Callable[[_K], str] = render
+        self._render = render
 
-    def __missing__(self, key: _K) -> str:
+    def __missing__(self, key: bytes) -> str:
         text = self[key] = self._render(key)
         if len(self) > 4096:
             self.clear()
         return text
 
 
-_SEQUENCE = re.compile(rb"([\xc0-\xfd][\x80-\xbf]+)")
-_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
-_HIGH_TO_SUB = bytes(range(0x80)) + b"\x1a" * 0x80  # 0x1a is a control: absent from the input
-_BYTE_TEXT = {c: _char_by_char(bytes((c,))) for c in range(256)}
-_sequence_text = _Memo[bytes](_char_by_char).__getitem__
-_CHAR_TEXT = _Memo[int](_char_text)
-
-
 def _render_name(raw: bytes) -> str:
-    if not _NOT_PLAIN.search(raw):
-        return raw.decode("ascii").lower()
-    return format_text(raw).lower()
+    return raw.decode("ascii").lower() if not _NOT_PLAIN.search(raw) else format_text(raw).lower()
 
 
 def _labels_text(wire: bytes) -> str:
@@ -226,8 +193,12 @@ def _labels_text(wire: bytes) -> str:
     return _render_name(b".".join(parts))
 
 
-_render = _Memo[bytes](_render_name).__getitem__
-_wire_text = _Memo[bytes](_labels_text).__getitem__  # a response repeats the names of its query
+_SEQUENCE = re.compile(rb"([\xc0-\xfd][\x80-\xbf]+)")  # a lead byte, its continuation bytes
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+_HIGH_TO_SUB = bytes(range(0x80)) + b"\x1a" * 0x80  # 0x1a, a control, is not in the input
+_sequence_text = _Memo(_char_by_char).__getitem__
+_render = _Memo(_render_name).__getitem__
+_wire_text = _Memo(_labels_text).__getitem__  # a response repeats the names of its query
 
 
 class _Reader:
@@ -412,27 +383,15 @@ def _parse(data: bytes) -> tuple[_Questions, _Answers, bool, int]:
                 raise _Cut
             questions.append((qname, (data[pos] << 8) | data[pos + 1]))
             pos += 4
-        cache = reader.cache
         for _ in range(ancount):
-            if pos + 12 <= n and data[pos] >= 0xC0:  # the usual owner: a pointer to a name read before
-                target = ((data[pos] & 0x3F) << 8) | data[pos + 1]
-                owner = cache.get(target, "") if target < pos else ""
-                if owner:
-                    pos += 2
-                else:
-                    owner, pos = name(pos)
-            else:
-                owner, pos = name(pos)
+            owner, pos = name(pos)
             if pos + 10 > n:
                 raise _Cut
             rtype, _, ttl, rdlen = _RR.unpack_from(data, pos)
             pos += 10
             if pos + rdlen > n:
                 raise _Cut
-            if rtype == 1 and rdlen == 4:
-                answers.append((owner, 1, ttl, inet_ntoa(data[pos : pos + 4])))
-            else:
-                answers.append((owner, rtype, ttl, reader.rdata(rtype, pos, rdlen)))
+            answers.append((owner, rtype, ttl, reader.rdata(rtype, pos, rdlen)))
             pos += rdlen
     except _Cut:
         truncated = True
@@ -543,20 +502,12 @@ class DnsDissector:
         else:
             if type(data) is not bytes:
                 data = bytes(data)
-            questions, answers, _, steps = _parse(data)
-            response = data[2] >= 0x80
-            if questions or answers or (response and _empty(data)):
-                self._messages += 1
-                seen = self._questions
-                for question in questions:
-                    if question not in seen and len(seen) < MAX_RECORDS:
-                        seen.add(question)
-                        facts.dns_queries.append(question[0])
-                        facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
-                if response:
+            found, steps = self._read(data, facts)
+            if found or (data[2] >= 0x80 and _empty(data)):
+                if not found:
+                    self._messages += 1
+                if data[2] >= 0x80:
                     facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
-                    if answers:
-                        self._record_answers(questions, answers, facts)
             else:
                 self._garbage(f"payload of {len(data)} bytes is not a DNS message")
             self._steps += steps
@@ -564,25 +515,65 @@ class DnsDissector:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
 
+    def _read(self, data: bytes, facts: L7Facts) -> tuple[bool, int]:
+        """Parse one message (as _parse does) and record it: whether it held a question or answer,
+        and the steps walked."""
+        qdcount, ancount = _COUNTS.unpack_from(data, 4)
+        reader = _Reader(data)
+        name = reader.name
+        n = len(data)
+        found = False
+        names: list[str] = []
+        try:
+            pos = 12
+            for _ in range(qdcount):
+                qname, pos = name(pos)
+                if pos + 4 > n:
+                    raise _Cut
+                if not found:
+                    found = True
+                    self._messages += 1
+                question = (qname, (data[pos] << 8) | data[pos + 1])
+                seen = self._questions
+                if len(seen) < MAX_RECORDS and question not in seen:
+                    seen.add(question)
+                    facts.dns_queries.append(qname)
+                    facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
+                names.append(qname)
+                pos += 4
+            if len(names) > 1:
+                names = list(dict.fromkeys(names))[:4]
+            response = data[2] >= 0x80
+            answers = self._answers
+            for _ in range(ancount):
+                owner, pos = name(pos)
+                if pos + 10 > n:
+                    raise _Cut
+                rtype, _, ttl, rdlen = _RR.unpack_from(data, pos)
+                pos += 10
+                if pos + rdlen > n:
+                    raise _Cut
+                value = reader.rdata(rtype, pos, rdlen)
+                pos += rdlen
+                if not found:
+                    found = True
+                    self._messages += 1
+                if response:
+                    tname = TYPE_NAMES.get(rtype) or type_name(rtype)
+                    for query in names or (owner,):
+                        key = (query, tname, value, owner)
+                        if len(answers) < MAX_RECORDS and key not in answers:
+                            answers.add(key)
+                            facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
+        except _Cut:
+            pass
+        return found, _MESSAGE_STEPS - (reader.steps if reader.steps > 0 else 0)
+
     def _garbage(self, why: str) -> None:
         self._bad += 1
         if self._bad >= 3 and self._bad > self._messages:
             self._stopped = True
             raise DissectError(why)
-
-    def _record_answers(self, questions: _Questions, answers: _Answers, facts: L7Facts) -> None:
-        if len(questions) == 1:  # real responses have one
-            names = [questions[0][0]]
-        else:
-            names = list(dict.fromkeys([name for name, _ in questions]))[:4]
-        seen = self._answers
-        for owner, rtype, ttl, value in answers:
-            tname = TYPE_NAMES.get(rtype) or type_name(rtype)
-            for query in names or [owner]:
-                key = (query, tname, value, owner)
-                if key not in seen and len(seen) < MAX_RECORDS:
-                    seen.add(key)
-                    facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
 
 
 def create() -> DnsDissector:

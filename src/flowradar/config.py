@@ -48,6 +48,8 @@ class CaptureConfig:
 class ProcessConfig:
     """Process attribution of flows: socket polling and (as root) kernel tracepoints."""
 
+    enabled: bool = True
+    """Attribute live flows of this host to their processes (not used for capture files)."""
     poll_interval_s: float = 0.1
     """How often the socket table is polled for owners (sock_diag dump, /proc/net as fallback)."""
     cache_ttl_s: float = 120.0

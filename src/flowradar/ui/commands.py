@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,9 @@ def analyze(
     console = stderr_console()
     writer = FlowWriter(flows_path) if flows_path is not None else None
     tables = not as_json and not quiet
-    stage = enrich_stage(cfg, console) if cfg.enrich.enabled and (tables or writer is not None) else None
+    wanted = cfg.enrich.enabled and (tables or writer is not None)
+    owners = process_enricher(cfg, console) if wanted and interface is not None else None
+    stage = enrich_stage(cfg, console, [owners] if owners is not None else []) if wanted else None
     try:
         runner, dispatcher = build_runner(cfg.detect, cfg.alert)
     except ValueError as exc:
@@ -173,12 +176,25 @@ def analyze(
         raise CliError(f"nothing could be read from {capture or interface}", EXIT_NOTHING_READ)
 
 
-def enrich_stage(cfg: Config, console: Console) -> EnrichStage:
+def process_enricher(cfg: Config, console: Console) -> Any:
+    """Start process attribution for traffic of this host (live capture); None when disabled."""
+    from flowradar.enrich.process import ProcessEnricher
+
+    if not cfg.process.enabled:
+        return None
+    proc = ProcessEnricher(cfg.process)
+    proc.start()
+    if proc.message:
+        console.print(f"[yellow]flowradar: warning:[/] {proc.message}", highlight=False)
+    return proc
+
+
+def enrich_stage(cfg: Config, console: Console, extra: Sequence[Any] = ()) -> EnrichStage:
     """The enrichment pipeline of the configuration; load notes go to stderr as warnings."""
     from flowradar.enrich.pipeline import EnrichmentPipeline
 
     try:
-        pipeline = EnrichmentPipeline.from_config(cfg.enrich)
+        pipeline = EnrichmentPipeline.from_config(cfg.enrich, extra=list(extra))
     except ValueError as exc:
         raise CliError(str(exc), 2) from None
     for note in pipeline.messages:
@@ -203,8 +219,8 @@ def live(ctx: click.Context, interface: str | None, bpf: str | None, top: int) -
     name = cfg.capture.interface or default_interface()
     source = LiveSource(name, bpf=cfg.capture.bpf)
     engine = Engine(cfg.engine)
-    view = LiveView(name, top)
     console = Console()
+    view = LiveView(name, top, process_enricher(cfg, Console(stderr=True)))
     with Live(view.render(engine), console=console, refresh_per_second=2, screen=False) as screen:
         last = 0.0
         try:
@@ -217,6 +233,8 @@ def live(ctx: click.Context, interface: str | None, bpf: str | None, top: int) -
                     last = now
         finally:
             source.close()
+            if view.owners is not None:
+                view.owners.close()
 
 
 from flowradar.ui import data_commands  # noqa: E402, F401  (data info/update, intel update/check)

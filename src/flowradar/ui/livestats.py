@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from rich.console import Group
 from rich.table import Table
 
 from flowradar.engine.pipeline import Engine
-from flowradar.engine.records import FlowBatch, ip_text, transport_name
+from flowradar.engine.records import FlowBatch, ip_text, to_record, transport_name
 from flowradar.model.flow import L7Facts
 from flowradar.ui.tables import human_bytes
 
@@ -17,8 +18,10 @@ from flowradar.ui.tables import human_bytes
 class LiveView:
     """Accumulates what the engine exports and renders a snapshot of the busiest flows."""
 
-    def __init__(self, interface: str, top: int) -> None:
+    def __init__(self, interface: str, top: int, owners: Any = None) -> None:
         self.interface = interface
+        self.owners = owners
+        """Process attribution (flowradar.enrich.process.ProcessEnricher) or None."""
         self.top = top
         self.packets = 0
         self.finished = 0
@@ -49,7 +52,8 @@ class LiveView:
             f"up {now - self._started:,.0f} s",
         )
         table = Table(expand=True)
-        for col in ("proto", "app", "source", "destination", "name", "packets", "bytes", "history"):
+        columns = ("proto", "app", "process", "source", "destination", "name", "packets", "bytes", "history")
+        for col in columns:
             table.add_column(col, justify="right" if col in ("packets", "bytes") else "left")
         if len(snap):
             order = np.argsort(-snap["bytes"].sum(axis=1))[: self.top]
@@ -62,6 +66,7 @@ class LiveView:
                 table.add_row(
                     transport_name(proto),
                     (facts.app_proto or "") if facts else "",
+                    self._process(row, facts),
                     src,
                     dst,
                     _name(facts),
@@ -70,6 +75,14 @@ class LiveView:
                     bytes(row["hist"]).decode("ascii", "replace"),
                 )
         return Group(head, table)
+
+    def _process(self, row: np.void, facts: L7Facts | None) -> str:
+        if self.owners is None:
+            return ""
+        record = to_record(row, facts)
+        self.owners.enrich(record)
+        pid, name = record.enrich.pid, record.enrich.process
+        return f"{name} ({pid})" if name else ""
 
 
 def _name(facts: L7Facts | None) -> str:

@@ -502,18 +502,47 @@ class DnsDissector:
         else:
             if type(data) is not bytes:
                 data = bytes(data)
-            found, steps = self._read(data, facts)
-            if found or (data[2] >= 0x80 and _empty(data)):
-                if not found:
-                    self._messages += 1
-                if data[2] >= 0x80:
-                    facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
-            else:
-                self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+            steps = self._query(data, facts) if data[4:8] == b"\x00\x01\x00\x00" else 0
+            if not steps:
+                found, steps = self._read(data, facts)
+                if found or (data[2] >= 0x80 and _empty(data)):
+                    if not found:
+                        self._messages += 1
+                    if data[2] >= 0x80:
+                        facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
+                else:
+                    self._garbage(f"payload of {len(data)} bytes is not a DNS message")
             self._steps += steps
         if self._steps > MAX_FLOW_STEPS:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
+
+    def _query(self, data: bytes, facts: L7Facts) -> int:
+        """Record a message of one question with an uncompressed name and no answer (most queries)
+        as _read would; return the steps walked, or 0 to leave the message to _read."""
+        end = 12
+        labels = 0
+        try:
+            length = data[12]
+            while 0 < length < 0x40:
+                end += length + 1
+                labels += 1
+                length = data[end]
+        except IndexError:
+            return 0
+        if length or end + 5 > len(data) or labels >= _NAME_STEPS:
+            return 0
+        name = _TOO_LONG if end > _MAX_NAME + 13 else _wire_text(data[12:end]) if labels else _ROOT
+        question = (name, (data[end + 1] << 8) | data[end + 2])
+        self._messages += 1
+        seen = self._questions
+        if len(seen) < MAX_RECORDS and question not in seen:
+            seen.add(question)
+            facts.dns_queries.append(name)
+            facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
+        if data[2] >= 0x80:
+            facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
+        return labels + 1
 
     def _read(self, data: bytes, facts: L7Facts) -> tuple[bool, int]:
         """Parse one message (as _parse does) and record it: whether it held a question or answer,

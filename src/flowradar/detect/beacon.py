@@ -21,7 +21,7 @@ from flowradar.detect import rows as R
 from flowradar.detect.base import batch_now, completed, cumulative
 from flowradar.detect.settings import DetectConfig
 from flowradar.engine.records import FlowBatch
-from flowradar.model.alert import Alert
+from flowradar.model.alert import Alert, severity_rank
 
 _DAY = 86400.0
 
@@ -57,16 +57,16 @@ class BeaconDetector:
         self._internal = internal
         self._pairs: OrderedDict[tuple[str, str], Series] = OrderedDict()
         self._bin = cfg.beacon_window_s / beacon_score.BINS
-        self._alerted: dict[tuple[str, str], float] = {}
+        self._alerted: dict[tuple[str, str], tuple[float, str]] = {}
 
     def observe(self, batch: FlowBatch) -> list[Alert]:
         """Add the batch's answered, ended connections; score pairs that are due."""
         rows = cumulative(batch)
         if not len(rows):
             return []
-        h = R.hist_bytes(rows)
+        h = R.history(rows)
         answered = (rows["pkts"][:, 1] > 0) & ~R.MULTICAST.contains(rows["dst"], rows["ver"])
-        answered &= (rows["proto"] != R.TCP) | (R.hist_has(h, "S") & R.hist_has(h, "h"))
+        answered &= (rows["proto"] != R.TCP) | (R.has(h, "S") & R.has(h, "h"))
         m = completed(batch) & answered & np.isin(rows["proto"], (R.TCP, R.UDP))
         if not self._cfg.beacon_internal_pairs:
             m &= ~(
@@ -115,15 +115,17 @@ class BeaconDetector:
             result = beacon_score.score(
                 np.array(s.times), np.array(s.sizes), start, now, _DAY / self._cfg.beacon_window_s
             )
-            if result.score >= self._cfg.beacon_min_score and self._due(key, now):
+            if result.score >= self._cfg.beacon_min_score and self._due(key, now, severity_of(result.score)):
                 out.append(self._alert(s, result))
         return out
 
-    def _due(self, key: tuple[str, str], now: float) -> bool:
+    def _due(self, key: tuple[str, str], now: float, severity: str) -> bool:
+        """Once per window, or again when the severity rose."""
         last = self._alerted.get(key)
-        if last is not None and now - last < self._cfg.beacon_window_s:
-            return False
-        self._alerted[key] = now
+        if last is not None and now - last[0] < self._cfg.beacon_window_s:
+            if severity_rank(severity) <= severity_rank(last[1]):
+                return False
+        self._alerted[key] = (now, severity)
         return True
 
     def _alert(self, s: Series, r: beacon_score.BeaconScore) -> Alert:
@@ -157,5 +159,5 @@ class BeaconDetector:
 
     def tick(self, now: float) -> list[Alert]:
         """Score pairs that are due at ``now``; forget old alerts."""
-        self._alerted = {k: t for k, t in self._alerted.items() if now - t < self._cfg.beacon_window_s}
+        self._alerted = {k: v for k, v in self._alerted.items() if now - v[0] < self._cfg.beacon_window_s}
         return self._score_due(now)

@@ -52,10 +52,10 @@ class BruteForceDetector:
     def attempts(self, batch: FlowBatch) -> np.ndarray:
         """Per row: the flow is a login attempt (vectorised; HTTP 401/407 from the L7 facts)."""
         rows = cumulative(batch)
-        h = R.hist_bytes(rows)
+        h = R.history(rows)
         duration = R.seconds(rows["last"] - rows["first"])
         login = (rows["proto"] == R.TCP) & np.isin(rows["dport"], self._cfg.brute_ports) & completed(batch)
-        login &= R.hist_has(h, "S") & (R.hist_has(h, "h") | R.hist_has(h, "d"))
+        login &= R.has(h, "S") & (R.has(h, "h") | R.has(h, "d"))
         login &= (duration < self._cfg.brute_max_duration_s) & (
             rows["payload"][:, 1] < self._cfg.brute_max_bytes
         )

@@ -45,43 +45,42 @@ class Selection:
     by_packets: bool
 
 
-Selector = Callable[[FlowBatch, DetectConfig], Selection]
+Selector = Callable[[FlowBatch, DetectConfig, np.ndarray], Selection]
+"""(batch, configuration, history bits of the rows) -> what the rule takes."""
 
 
-def _syn(batch: FlowBatch, cfg: DetectConfig) -> Selection:
-    h = R.hist_bytes(batch.rows)
-    m = (batch.rows["proto"] == R.TCP) & R.hist_has(h, "S") & ~R.hist_has(h, "A") & ~R.hist_has(h, "D")
-    m &= ~R.hist_has(h, "^") & first_sight(batch)
+def _syn(batch: FlowBatch, cfg: DetectConfig, h: np.ndarray) -> Selection:
+    m = (batch.rows["proto"] == R.TCP) & R.has(h, "S") & ~R.has(h, "A") & ~R.has(h, "D")
+    m &= ~R.has(h, "^") & first_sight(batch)
     return Selection(m, np.zeros(int(m.sum()), dtype=bool), np.ones(int(m.sum())), False)
 
 
-def _udp(batch: FlowBatch, cfg: DetectConfig) -> Selection:
+def _udp(batch: FlowBatch, cfg: DetectConfig, h: np.ndarray) -> Selection:
     rows = batch.rows
-    m = (rows["proto"] == R.UDP) & ~R.hist_has(R.hist_bytes(rows), "d") & (rows["pkts"][:, 0] > 0)
+    m = (rows["proto"] == R.UDP) & ~R.has(h, "d") & (rows["pkts"][:, 0] > 0)
     m &= ~np.isin(rows["sport"], cfg.flood_amplification_ports)
     return Selection(m, np.zeros(int(m.sum()), dtype=bool), rows["pkts"][m, 0].astype(float), True)
 
 
-def _icmp(batch: FlowBatch, cfg: DetectConfig) -> Selection:
+def _icmp(batch: FlowBatch, cfg: DetectConfig, h: np.ndarray) -> Selection:
     rows = batch.rows
     m = np.isin(rows["proto"], (R.ICMP, R.ICMP6)) & (rows["pkts"][:, 0] > 0)
     smurf = R.MULTICAST.contains(rows["dst"], rows["ver"])[m] & np.isin(rows["sport"][m], _ECHO)
     return Selection(m, smurf, rows["pkts"][m, 0].astype(float), True)
 
 
-def _amplification(batch: FlowBatch, cfg: DetectConfig) -> Selection:
+def _amplification(batch: FlowBatch, cfg: DetectConfig, h: np.ndarray) -> Selection:
     rows = batch.rows
     m = (rows["proto"] == R.UDP) & np.isin(rows["sport"], cfg.flood_amplification_ports)
-    m &= (rows["pkts"][:, 1] == 0) & (rows["pkts"][:, 0] > 0) & ~R.hist_has(R.hist_bytes(rows), "d")
+    m &= (rows["pkts"][:, 1] == 0) & (rows["pkts"][:, 0] > 0) & ~R.has(h, "d")
     return Selection(m, np.zeros(int(m.sum()), dtype=bool), rows["pkts"][m, 0].astype(float), True)
 
 
-def _synack(batch: FlowBatch, cfg: DetectConfig) -> Selection:
-    h = R.hist_bytes(batch.rows)
+def _synack(batch: FlowBatch, cfg: DetectConfig, h: np.ndarray) -> Selection:
     m = (
         (batch.rows["proto"] == R.TCP)
-        & R.hist_has(h, "^")
-        & ~R.hist_has(h, "S")
+        & R.has(h, "^")
+        & ~R.has(h, "S")
         & (batch.rows["pkts"][:, 1] > 0)
     )
     return Selection(m, np.ones(int(m.sum()), dtype=bool), batch.rows["pkts"][m, 1].astype(float), True)
@@ -133,13 +132,14 @@ class FloodDetector:
         if not len(batch.rows):
             return []
         out: list[Alert] = []
+        bits = R.history(batch.rows)
         for st in self._rules:
-            out.extend(self._apply(st, batch))
-        out.extend(self._request_rate(batch))
+            out.extend(self._apply(st, batch, bits))
+        out.extend(self._request_rate(batch, bits))
         return out
 
-    def _apply(self, st: _RuleState, batch: FlowBatch) -> list[Alert]:
-        sel = st.rule.select(batch, self._cfg)
+    def _apply(self, st: _RuleState, batch: FlowBatch, bits: np.ndarray) -> list[Alert]:
+        sel = st.rule.select(batch, self._cfg, bits)
         if not sel.mask.any():
             return []
         rows = batch.rows[sel.mask]
@@ -207,11 +207,10 @@ class FloodDetector:
             },
         )
 
-    def _request_rate(self, batch: FlowBatch) -> list[Alert]:
+    def _request_rate(self, batch: FlowBatch, h: np.ndarray) -> list[Alert]:
         rows = batch.rows
-        h = R.hist_bytes(rows)
-        tcp_req = (rows["proto"] == R.TCP) & R.hist_has(h, "D")
-        udp_req = (rows["proto"] == R.UDP) & R.hist_has(h, "D") & R.hist_has(h, "d")
+        tcp_req = (rows["proto"] == R.TCP) & R.has(h, "D")
+        udp_req = (rows["proto"] == R.UDP) & R.has(h, "D") & R.has(h, "d")
         m = (tcp_req | udp_req) & first_sight(batch)
         m &= ~np.isin(rows["dport"], self._cfg.rate_exclude_ports) & ~np.isin(
             rows["dport"], self._cfg.brute_ports

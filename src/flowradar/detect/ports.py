@@ -41,8 +41,8 @@ class _OncePerTuple:
 
 
 def _answered(rows: np.ndarray) -> np.ndarray:
-    h = R.hist_bytes(rows)
-    tcp = (rows["proto"] == R.TCP) & R.hist_has(h, "S") & R.hist_has(h, "h")
+    h = R.history(rows)
+    tcp = (rows["proto"] == R.TCP) & R.has(h, "S") & R.has(h, "h")
     udp = (rows["proto"] == R.UDP) & (rows["pkts"][:, 1] > 0)
     return np.asarray(tcp | udp)
 
@@ -128,8 +128,8 @@ class CleartextDetector:
         outward = ~self._internal.contains(rows["dst"], rows["ver"]) & ~R.MULTICAST.contains(
             rows["dst"], rows["ver"]
         )
-        h = R.hist_bytes(rows)
-        talked = _answered(rows) & R.hist_has(h, "D") & (rows["proto"] == R.TCP) & outward
+        h = R.history(rows)
+        talked = _answered(rows) & R.has(h, "D") & (rows["proto"] == R.TCP) & outward
         m = talked & np.isin(rows["dport"], self._ports)
         if batch.facts:
             named = [

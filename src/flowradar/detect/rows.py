@@ -56,14 +56,26 @@ def addr_hash(col: np.ndarray, *extra: np.ndarray) -> np.ndarray:
     return mix(w[:, 0], w[:, 1], *extra)
 
 
-def hist_bytes(rows: np.ndarray) -> np.ndarray:
-    """The history column as an (N, 16) uint8 array."""
-    return np.ascontiguousarray(rows["hist"]).view(np.uint8).reshape(-1, 16)
+def _letter_table() -> np.ndarray:
+    table = np.zeros(256, dtype=np.uint64)
+    for i, c in enumerate(sorted(set("SHAFRDIQWhafrdiqws^"))):
+        table[ord(c)] = np.uint64(1) << np.uint64(i)
+    return table
 
 
-def hist_has(hist: np.ndarray, letter: str) -> np.ndarray:
+_LUT = _letter_table()
+_BIT = {chr(c): _LUT[c] for c in range(256) if _LUT[c]}
+
+
+def history(rows: np.ndarray) -> np.ndarray:
+    """The history column as one bit set per row (one pass over the letters of every row)."""
+    raw = np.ascontiguousarray(rows["hist"]).view(np.uint8).reshape(-1, 16)
+    return np.bitwise_or.reduce(_LUT[raw], axis=1) if len(raw) else np.zeros(0, dtype=np.uint64)
+
+
+def has(bits: np.ndarray, letter: str) -> np.ndarray:
     """Per row: the Zeek-style history contains ``letter`` (upper: originator, lower: responder)."""
-    return np.asarray((hist == ord(letter)).any(axis=1))
+    return np.asarray((bits & _BIT[letter]) != 0)
 
 
 class Networks:

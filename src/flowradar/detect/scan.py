@@ -45,9 +45,9 @@ class Probes:
 
 def probes(rows: np.ndarray, now: float, reply_wait_s: float) -> Probes:
     """Classify every row of a batch as a failed attempt or not (vectorised)."""
-    h = R.hist_bytes(rows)
+    h = R.history(rows)
     proto, f0 = rows["proto"], rows["flags0"]
-    has = {c: R.hist_has(h, c) for c in "SAhrRD^"}
+    has = {c: R.has(h, c) for c in "SAhrRD^"}
     tcp = proto == R.TCP
     old = (rows["end_reason"] != ACTIVE) | (now - R.seconds(rows["first"]) >= reply_wait_s)
     no_payload = (rows["payload"][:, 0] == 0) & (rows["payload"][:, 1] == 0)
@@ -112,15 +112,14 @@ class ScanDetector:
         return self._alerts(hits, sel, key, internal, now)
 
     def _synscan(self, sel: np.ndarray, key: np.ndarray, syn: np.ndarray) -> dict[int, float]:
-        if not syn.any():
+        """ntopng's SYN-scan check, for sources that already have enough distinct failed targets."""
+        enough = syn & (self._targets.counts(key) >= self._cfg.scan_synscan_min_targets)
+        if not enough.any():
             return {}
-        t = R.seconds(sel["last"][syn])
-        touched = self._syns.add(key[syn], t, t, np.ones(int(syn.sum())))
+        t = R.seconds(sel["last"][enough])
+        touched = self._syns.add(key[enough], t, t, np.ones(int(enough.sum())))
         cr = self._syns.crossing(touched, self._cfg.scan_synscan_per_min)
-        enough = self._targets.counts(cr.keys) >= self._cfg.scan_synscan_min_targets
-        return {
-            int(k): float(w) for k, w in zip(cr.keys[enough].tolist(), cr.times[enough].tolist(), strict=True)
-        }
+        return {int(k): float(w) for k, w in zip(cr.keys.tolist(), cr.times.tolist(), strict=True)}
 
     def _alerts(
         self, hits: dict[int, float], sel: np.ndarray, key: np.ndarray, internal: np.ndarray, now: float

@@ -65,7 +65,10 @@ def ip_text(raw: bytes, version: int) -> str:
 
 def flags_text(flags: int) -> str:
     """TCP flags byte as letters in the order F S R P A U E C."""
-    return "".join(c for i, c in enumerate(_FLAG_CHARS) if flags & (1 << i))
+    return _FLAG_TEXTS[flags & 0xFF]
+
+
+_FLAG_TEXTS = tuple("".join(c for i, c in enumerate(_FLAG_CHARS) if f & (1 << i)) for f in range(256))
 
 
 def community_id(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from pathlib import Path
 
 from flowradar.enrich.lru import CacheInfo, Lru
@@ -59,7 +60,7 @@ class AddressClassifier:
             except ValueError:
                 raise ValueError(f"own_networks: not a network: {text!r}") from None
         nets += [(name, ipaddress.ip_network(net)) for name, net in _CLASS_NETS]
-        self._nets = nets
+        self._nets = [(name, n.version, int(n.network_address), int(n.netmask)) for name, n in nets]
         self._cache: Lru[str, str] = Lru(cache_size)
 
     def classify(self, ip: str) -> str:
@@ -68,14 +69,17 @@ class AddressClassifier:
         if hit is not None:
             return hit
         try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
+            if ":" in ip:
+                version, value = 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, ip), "big")
+                if value >> 32 == 0xFFFF:  # IPv4-mapped
+                    version, value = 4, value & 0xFFFFFFFF
+            else:
+                version, value = 4, int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
+        except OSError:
             return "reserved"
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
         found = "public"
-        for name, net in self._nets:
-            if addr.version == net.version and addr in net:
+        for name, net_version, network, mask in self._nets:
+            if version == net_version and value & mask == network:
                 found = name
                 break
         self._cache.put(ip, found)

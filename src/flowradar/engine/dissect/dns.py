@@ -201,6 +201,10 @@ _render = _Memo(_render_name).__getitem__
 _wire_text = _Memo(_labels_text).__getitem__  # a response repeats the names of its query
 
 
+_Questions = list[tuple[str, int]]
+_Answers = list[tuple[str, int, int, str]]
+
+
 class _Reader:
     """Walks one message: names with decompression, record data, and a shared work budget."""
 
@@ -335,6 +339,35 @@ class _Reader:
         blob = data[pos : pos + rdlen]
         return f"\\# {rdlen} {blob.hex()}" if rdlen <= 64 else f"\\# {rdlen} {blob[:64].hex()}..."
 
+    def read(self, pos: int, questions: _Questions, qdcount: int, answers: _Answers, ancount: int) -> bool:
+        """Append (name, qtype) of ``qdcount`` questions from ``pos``, then (owner, type, ttl, rdata
+        text) of ``ancount`` records; return whether the message was cut short."""
+        data, name = self.data, self.name
+        try:
+            for _ in range(qdcount):
+                qname, pos = name(pos)
+                if pos + 4 > len(data):
+                    raise _Cut
+                questions.append((qname, (data[pos] << 8) | data[pos + 1]))
+                pos += 4
+            for _ in range(ancount):
+                owner, pos = name(pos)
+                if pos + 10 > len(data):
+                    raise _Cut
+                rtype, _, ttl, rdlen = _RR.unpack_from(data, pos)
+                pos += 10
+                if pos + rdlen > len(data):
+                    raise _Cut
+                answers.append((owner, rtype, ttl, self.rdata(rtype, pos, rdlen)))
+                pos += rdlen
+        except _Cut:
+            return True
+        return False
+
+    def spent(self) -> int:
+        """Steps walked so far."""
+        return _MESSAGE_STEPS - (self.steps if self.steps > 0 else 0)
+
 
 def _txt(blob: bytes) -> str:
     """The character-strings of a TXT record, concatenated and escaped (bounded)."""
@@ -355,47 +388,12 @@ def parse_message(data: bytes) -> DnsMessage:
     """
     if len(data) < 12:
         raise DissectError(f"DNS message of {len(data)} bytes is shorter than its header")
-    ident, flags = _HDR.unpack_from(data, 0)[:2]
-    questions, answers, truncated, steps = _parse(bytes(data))
-    return DnsMessage(
-        ident, bool(flags & 0x8000), (flags >> 11) & 0xF, flags & 0xF, questions, answers, truncated, steps
-    )
-
-
-_Questions = list[tuple[str, int]]
-_Answers = list[tuple[str, int, int, str]]
-
-
-def _parse(data: bytes) -> tuple[_Questions, _Answers, bool, int]:
-    """Questions, answers, whether they were cut short, and the steps walked (header checked)."""
-    qdcount, ancount = _COUNTS.unpack_from(data, 4)
-    reader = _Reader(data)
-    name = reader.name
-    questions: _Questions = []
-    answers: _Answers = []
-    n = len(data)
-    truncated = False
-    try:
-        pos = 12
-        for _ in range(qdcount):
-            qname, pos = name(pos)
-            if pos + 4 > n:
-                raise _Cut
-            questions.append((qname, (data[pos] << 8) | data[pos + 1]))
-            pos += 4
-        for _ in range(ancount):
-            owner, pos = name(pos)
-            if pos + 10 > n:
-                raise _Cut
-            rtype, _, ttl, rdlen = _RR.unpack_from(data, pos)
-            pos += 10
-            if pos + rdlen > n:
-                raise _Cut
-            answers.append((owner, rtype, ttl, reader.rdata(rtype, pos, rdlen)))
-            pos += rdlen
-    except _Cut:
-        truncated = True
-    return questions, answers, truncated, _MESSAGE_STEPS - (reader.steps if reader.steps > 0 else 0)
+    ident, flags, qdcount, ancount, _, _ = _HDR.unpack_from(data, 0)
+    msg = DnsMessage(ident, bool(flags & 0x8000), (flags >> 11) & 0xF, flags & 0xF)
+    reader = _Reader(bytes(data))
+    msg.truncated = reader.read(12, msg.questions, qdcount, msg.answers, ancount)
+    msg.steps = reader.spent()
+    return msg
 
 
 def _empty(data: bytes) -> bool:
@@ -502,34 +500,49 @@ class DnsDissector:
         else:
             if type(data) is not bytes:
                 data = bytes(data)
-            steps = self._query(data, facts) if data[4:8] == b"\x00\x01\x00\x00" else 0
-            if not steps:
-                found, steps = self._read(data, facts)
-                if found or (data[2] >= 0x80 and _empty(data)):
-                    if not found:
-                        self._messages += 1
-                    if data[2] >= 0x80:
-                        facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
-                else:
-                    self._garbage(f"payload of {len(data)} bytes is not a DNS message")
-            self._steps += steps
+            steps = self._one_question(data, facts) if data[4:6] == b"\x00\x01" else 0
+            self._steps += steps or self._message(data, facts)
         if self._steps > MAX_FLOW_STEPS:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
 
-    def _query(self, data: bytes, facts: L7Facts) -> int:
-        """Record a message of one question with an uncompressed name and no answer (most queries)
-        as _read would; return the steps walked, or 0 to leave the message to _read."""
-        end = 12
-        labels = 0
+    def _message(self, data: bytes, facts: L7Facts) -> int:
+        """Parse a message whole, then record it (or count it as garbage); return the steps walked."""
+        questions: _Questions = []
+        answers: _Answers = []
+        reader = _Reader(data)
+        reader.read(12, questions, (data[4] << 8) | data[5], answers, (data[6] << 8) | data[7])
+        response = data[2] >= 0x80
+        if not (questions or answers or (response and _empty(data))):
+            self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+            return reader.spent()
+        self._messages += 1
+        seen = self._questions
+        for question in questions:
+            if len(seen) < MAX_RECORDS and question not in seen:
+                seen.add(question)
+                facts.dns_queries.append(question[0])
+                facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
+        if response:
+            facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
+            if answers:
+                names = list(dict.fromkeys([name for name, _ in questions]))[:4]  # real responses have one
+                self._record_answers(names, answers, facts)
+        return reader.spent()
+
+    def _one_question(self, data: bytes, facts: L7Facts) -> int:
+        """Record a message whose one question has an uncompressed name (most messages) as _message
+        would, reading the question inline; return the steps walked, or 0 to leave it to _message."""
+        end = labels = 0
         try:
             length = data[12]
             while 0 < length < 0x40:
                 end += length + 1
                 labels += 1
-                length = data[end]
+                length = data[12 + end]
         except IndexError:
             return 0
+        end += 12
         if length or end + 5 > len(data) or labels >= _NAME_STEPS:
             return 0
         name = _TOO_LONG if end > _MAX_NAME + 13 else _wire_text(data[12:end]) if labels else _ROOT
@@ -540,69 +553,36 @@ class DnsDissector:
             seen.add(question)
             facts.dns_queries.append(name)
             facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
-        if data[2] >= 0x80:
+        response = data[2] >= 0x80
+        if response:
             facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
-        return labels + 1
-
-    def _read(self, data: bytes, facts: L7Facts) -> tuple[bool, int]:
-        """Parse one message (as _parse does) and record it: whether it held a question or answer,
-        and the steps walked."""
-        qdcount, ancount = _COUNTS.unpack_from(data, 4)
+        if not data[6] and not data[7]:
+            return labels + 1
         reader = _Reader(data)
-        name = reader.name
-        n = len(data)
-        found = False
-        names: list[str] = []
-        try:
-            pos = 12
-            for _ in range(qdcount):
-                qname, pos = name(pos)
-                if pos + 4 > n:
-                    raise _Cut
-                if not found:
-                    found = True
-                    self._messages += 1
-                question = (qname, (data[pos] << 8) | data[pos + 1])
-                seen = self._questions
-                if len(seen) < MAX_RECORDS and question not in seen:
-                    seen.add(question)
-                    facts.dns_queries.append(qname)
-                    facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
-                names.append(qname)
-                pos += 4
-            if len(names) > 1:
-                names = list(dict.fromkeys(names))[:4]
-            response = data[2] >= 0x80
-            answers = self._answers
-            for _ in range(ancount):
-                owner, pos = name(pos)
-                if pos + 10 > n:
-                    raise _Cut
-                rtype, _, ttl, rdlen = _RR.unpack_from(data, pos)
-                pos += 10
-                if pos + rdlen > n:
-                    raise _Cut
-                value = reader.rdata(rtype, pos, rdlen)
-                pos += rdlen
-                if not found:
-                    found = True
-                    self._messages += 1
-                if response:
-                    tname = TYPE_NAMES.get(rtype) or type_name(rtype)
-                    for query in names or (owner,):
-                        key = (query, tname, value, owner)
-                        if len(answers) < MAX_RECORDS and key not in answers:
-                            answers.add(key)
-                            facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
-        except _Cut:
-            pass
-        return found, _MESSAGE_STEPS - (reader.steps if reader.steps > 0 else 0)
+        reader.steps -= labels + 1
+        if labels:
+            reader.cache[12] = name
+        answers: _Answers = []
+        reader.read(end + 5, [], 0, answers, (data[6] << 8) | data[7])
+        if response and answers:
+            self._record_answers([name], answers, facts)
+        return reader.spent()
 
     def _garbage(self, why: str) -> None:
         self._bad += 1
         if self._bad >= 3 and self._bad > self._messages:
             self._stopped = True
             raise DissectError(why)
+
+    def _record_answers(self, names: list[str], answers: _Answers, facts: L7Facts) -> None:
+        seen = self._answers
+        for owner, rtype, ttl, value in answers:
+            tname = TYPE_NAMES.get(rtype) or type_name(rtype)
+            for query in names or (owner,):
+                key = (query, tname, value, owner)
+                if len(seen) < MAX_RECORDS and key not in seen:
+                    seen.add(key)
+                    facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
 
 
 def create() -> DnsDissector:

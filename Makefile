@@ -11,13 +11,13 @@ STAMP := $(VENV)/.installed
 DATA_DIR := $(VENV)/share/flowradar
 DATA_STAMP := $(DATA_DIR)/.installed
 DEB_PACKAGES := python3-venv python3-dev gcc make tshark tcpdump iproute2 iputils-ping nmap hping3 \
-                dnsutils curl wireshark-common libndpi-bin openvpn krb5-user postgresql-client webext-ublock-origin-firefox openssh-server openssh-client sshpass
+                dnsutils curl wireshark-common libndpi-bin openvpn krb5-user postgresql-client webext-ublock-origin-firefox openssh-server openssh-client sshpass redis-server
 PY_SOURCES := pyproject.toml setup.py src/flowradar/engine/_fastpath.c
 
 .PHONY: run test lint typecheck unit bench system clean help
 
 help:
-	@echo "make run    set up, then start the radar on this host (live flow summary)"
+	@echo "make run    set up, then serve the radar of this host (API, live feed; prints URL and login)"
 	@echo "make test   set up (Debian packages, virtualenv), then lint, type-check and run every test"
 	@echo "make bench  benchmarks against peers (nfstream, ndpiReader, tshark)"
 
@@ -43,7 +43,7 @@ $(DATA_STAMP): $(STAMP)
 	@touch $@
 
 run: system $(STAMP) $(DATA_STAMP)
-	$(BIN)/flowradar live
+	$(BIN)/flowradar serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from flowradar.agent.settings import AgentConfig
 from flowradar.alert.settings import AlertConfig
 from flowradar.detect.settings import DetectConfig
+from flowradar.server.settings import AuthConfig, ServerConfig
+from flowradar.store.settings import StoreConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +230,10 @@ class Config:
     ports: PortsConfig = field(default_factory=PortsConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
     alert: AlertConfig = field(default_factory=AlertConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
 
 class ConfigError(ValueError):
@@ -268,7 +275,21 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None, **o
     """
     cfg = Config()
     sections: dict[str, dict[str, Any]] = {
-        name: {} for name in ("engine", "capture", "process", "host", "ports", "enrich", "detect", "alert")
+        name: {}
+        for name in (
+            "engine",
+            "capture",
+            "process",
+            "host",
+            "ports",
+            "enrich",
+            "detect",
+            "alert",
+            "server",
+            "auth",
+            "agent",
+            "store",
+        )
     }
     if path is not None:
         try:
@@ -296,4 +317,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None, **o
         enrich=_coerce(cfg.enrich, sections["enrich"], "enrich"),
         detect=_coerce(cfg.detect, sections["detect"], "detect"),
         alert=_coerce(cfg.alert, sections["alert"], "alert"),
+        server=_coerce(cfg.server, sections["server"], "server"),
+        auth=_coerce(cfg.auth, sections["auth"], "auth"),
+        agent=_coerce(cfg.agent, sections["agent"], "agent"),
+        store=_coerce(cfg.store, sections["store"], "store"),
     )

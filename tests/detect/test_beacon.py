@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from tests.detect.rowmaker import batch, flow
+
 from flowradar.detect.beacon import BeaconDetector, severity_of
 from flowradar.detect.rows import Networks
 from flowradar.detect.settings import DetectConfig
 from flowradar.model.flow import L7Facts
-from tests.detect.rowmaker import batch, flow
 
 CFG = DetectConfig()
 

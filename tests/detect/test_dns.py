@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
+from tests.detect.rowmaker import batch, flow
+
 from flowradar.detect.dns import DnsDetector, entropy, registered_domain
 from flowradar.detect.rows import Networks
 from flowradar.detect.settings import DetectConfig
 from flowradar.model.flow import L7Facts
-from tests.detect.rowmaker import batch, flow
 
 CFG = DetectConfig()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from tests.detect.rowmaker import batch, flow, rows
 
 from flowradar.detect.base import ACTIVE, completed, first_sight
 from flowradar.detect.flood import FloodDetector
@@ -10,7 +11,6 @@ from flowradar.detect.live import ActiveFlows
 from flowradar.detect.rows import Networks
 from flowradar.detect.runner import DetectionRunner
 from flowradar.detect.settings import DetectConfig
-from tests.detect.rowmaker import batch, flow, rows
 
 
 def test_snapshots_then_export_add_up_to_the_totals() -> None:
@@ -39,10 +39,14 @@ def test_a_closed_connection_is_completed_once() -> None:
 def test_a_flood_seen_live_is_counted_once() -> None:
     cfg = DetectConfig(flood_icmp_threshold=1000)
     runner = DetectionRunner(cfg, detectors=[FloodDetector(cfg, Networks(cfg.internal_networks))])
-    a = flow("10.0.0.5", "10.0.0.1", dport=0, sport=8, proto=1, hist="D", pkts=(600, 0), first=1000, last=1001)
+    a = flow(
+        "10.0.0.5", "10.0.0.1", dport=0, sport=8, proto=1, hist="D", pkts=(600, 0), first=1000, last=1001
+    )
     assert runner.observe_active(rows(a), 1001.0) == []
     assert runner.observe(batch(a)) == []  # the same 600 packets, exported: still 600
-    b = flow("10.0.0.6", "10.0.0.1", dport=0, sport=8, proto=1, hist="D", pkts=(300, 0), first=1000, last=1001)
+    b = flow(
+        "10.0.0.6", "10.0.0.1", dport=0, sport=8, proto=1, hist="D", pkts=(300, 0), first=1000, last=1001
+    )
     assert runner.observe_active(rows(b), 1001.0) == []
     alerts = runner.observe_active(rows(dict(b, pkts=(700, 0), last=int(1001.5e9))), 1001.5)
     assert [a.type for a in alerts] == ["icmp_flood"]

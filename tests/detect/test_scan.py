@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tests.detect.rowmaker import batch, flow
+
 from flowradar.detect.rows import Networks
 from flowradar.detect.scan import ScanDetector, classify
 from flowradar.detect.settings import DetectConfig
-from tests.detect.rowmaker import batch, flow
 
 CFG = DetectConfig()
 EXTERNAL, INTERNAL, VICTIM = "203.0.113.9", "10.0.0.9", "10.0.0.1"
@@ -38,7 +39,9 @@ def test_internal_scanner_needs_250() -> None:
 
 
 def test_sweep_is_an_address_scan() -> None:
-    probes = [flow(EXTERNAL, f"10.0.1.{h}", dport=0, proto=1, sport=8, hist="", pkts=(1, 0)) for h in range(1, 31)]
+    probes = [
+        flow(EXTERNAL, f"10.0.1.{h}", dport=0, proto=1, sport=8, hist="", pkts=(1, 0)) for h in range(1, 31)
+    ]
     a = detector().observe(batch(*probes))
     assert len(a) == 1 and a[0].type == "address_scan"
 

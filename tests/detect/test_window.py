@@ -61,7 +61,12 @@ def test_distinct_counts_each_item_once_and_reports_the_crossing_item() -> None:
 
 def test_distinct_describe_and_expire() -> None:
     d = WindowedDistinct(60.0)
-    d.add(np.full(6, 9, dtype=U8), np.array([1, 2, 3, 1, 2, 3], dtype=U8), np.array([80] * 3 + [443] * 3, dtype=U8), np.arange(6.0))
+    d.add(
+        np.full(6, 9, dtype=U8),
+        np.array([1, 2, 3, 1, 2, 3], dtype=U8),
+        np.array([80] * 3 + [443] * 3, dtype=U8),
+        np.arange(6.0),
+    )
     hosts, ports, first, last = d.describe(9)
     assert (hosts, ports, first, last) == (3, 2, 0.0, 5.0)
     d.expire(1000.0)

@@ -45,6 +45,8 @@ class Expect:
     subject: str
     severities: tuple[str, ...]
     type: str | None = None
+    final: tuple[str, ...] = ()
+    """Severities the alert must have reached by the end (it escalates as evidence grows), if any."""
 
     def matches(self, alert: dict[str, Any]) -> bool:
         """Same kind and subject (type too when given)."""
@@ -65,6 +67,13 @@ class Outcome:
     false_alerts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def latest(self) -> dict[str, Any] | None:
+        """The last delivered state of the found alert (escalations are delivered again)."""
+        if self.found is None:
+            return None
+        return [a for a in self.alerts if a["uid"] == self.found["uid"]][-1]
+
+    @property
     def delay(self) -> float:
         """Seconds from the threshold crossing (traffic time) to the alert (wall clock)."""
         return float("nan") if self.found is None else self.found["raised_at"] - self.found["trigger_ts"]
@@ -77,7 +86,8 @@ class Outcome:
         return (
             f"SCENARIO {self.name}: detected {f['kind']}/{f['type']} {f['severity']} on {f['subject_ip']}, "
             f"{self.delay:.2f} s after crossing (sink line {self.seen_at - f['trigger_ts']:.2f} s), "
-            f"attack {self.ended - self.started:.1f} s, {len(self.false_alerts)} false alert(s)"
+            f"attack {self.ended - self.started:.1f} s, final severity {(self.latest or f)['severity']}, "
+            f"{len(self.false_alerts)} false alert(s)"
         )
 
 

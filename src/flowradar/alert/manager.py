@@ -65,7 +65,7 @@ class AlertManager:
             if self._deliver is not None and severity_rank(alert.severity) >= severity_rank(
                 self._cfg.min_severity
             ):
-                self._deliver(alert)
+                self._deliver(copy.deepcopy(alert))  # a snapshot: later merges must not change it
         return out
 
     def _suppressed(self, kept: Alert, incoming: Alert) -> bool:

@@ -65,14 +65,18 @@ class BeaconDetector:
         if not len(rows):
             return []
         h = R.history(rows)
-        answered = (rows["pkts"][:, 1] > 0) & ~R.MULTICAST.contains(rows["dst"], rows["ver"])
+        answered = (rows["pkts"][:, 1] > 0) & np.isin(rows["proto"], (R.TCP, R.UDP))
         answered &= (rows["proto"] != R.TCP) | (R.has(h, "S") & R.has(h, "h"))
-        m = completed(batch) & answered & np.isin(rows["proto"], (R.TCP, R.UDP))
+        idx = np.flatnonzero(completed(batch) & answered)
+        sub = rows[idx]
+        keep = ~R.MULTICAST.contains(sub["dst"], sub["ver"])
         if not self._cfg.beacon_internal_pairs:
-            m &= ~(
-                self._internal.contains(rows["src"], rows["ver"])
-                & self._internal.contains(rows["dst"], rows["ver"])
+            keep &= ~(
+                self._internal.contains(sub["src"], sub["ver"])
+                & self._internal.contains(sub["dst"], sub["ver"])
             )
+        m = np.zeros(len(rows), dtype=bool)
+        m[idx[keep]] = True
         for i in np.flatnonzero(m).tolist():
             self._add(rows[i], batch)
         return self._score_due(batch_now(batch))
@@ -122,9 +126,9 @@ class BeaconDetector:
     def _due(self, key: tuple[str, str], now: float, severity: str) -> bool:
         """Once per window, or again when the severity rose."""
         last = self._alerted.get(key)
-        if last is not None and now - last[0] < self._cfg.beacon_window_s:
-            if severity_rank(severity) <= severity_rank(last[1]):
-                return False
+        recent = last is not None and now - last[0] < self._cfg.beacon_window_s
+        if recent and last is not None and severity_rank(severity) <= severity_rank(last[1]):
+            return False
         self._alerted[key] = (now, severity)
         return True
 

@@ -77,12 +77,7 @@ def _amplification(batch: FlowBatch, cfg: DetectConfig, h: np.ndarray) -> Select
 
 
 def _synack(batch: FlowBatch, cfg: DetectConfig, h: np.ndarray) -> Selection:
-    m = (
-        (batch.rows["proto"] == R.TCP)
-        & R.has(h, "^")
-        & ~R.has(h, "S")
-        & (batch.rows["pkts"][:, 1] > 0)
-    )
+    m = (batch.rows["proto"] == R.TCP) & R.has(h, "^") & ~R.has(h, "S") & (batch.rows["pkts"][:, 1] > 0)
     return Selection(m, np.ones(int(m.sum()), dtype=bool), batch.rows["pkts"][m, 1].astype(float), True)
 
 

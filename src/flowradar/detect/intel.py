@@ -5,7 +5,7 @@ The first three read what enrichers put on a FlowRecord (``threat``, ``tracker``
 ``asn``, read defensively: an enricher that is not configured simply leaves them empty) and come in
 through :meth:`IntelDetector.observe_records`. The transfer check works on the flow rows.
 
-- ``threat_intel``: the remote end is on a threat list: high, score 80.
+- ``threat_intel``: the remote end is on a threat list: high (critical from threat level 40), score 80+.
 - ``tracker``: the remote end is a known tracker: info (a privacy fact, not an attack), score 10.
 - ``new_country`` / ``new_asn``: an internal host talks to a country / ASN for the first time after
   having been watched ``baseline_s``: low, score 25.
@@ -43,6 +43,14 @@ def first_value(obj: Any, names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _ends(r: FlowRecord) -> tuple[str, str]:
+    """(local, remote) ends of a flow: the remote one is the one enrichment looked up, if it says."""
+    remote = getattr(r.enrich, "remote_ip", None)
+    if remote == r.src_ip:
+        return r.dst_ip, r.src_ip
+    return r.src_ip, r.dst_ip
+
+
 class IntelDetector:
     """Threat-intel and tracker hits, new countries and ASNs, and unusual uploads."""
 
@@ -62,10 +70,14 @@ class IntelDetector:
         rows = cumulative(batch)
         if not len(rows):
             return []
-        m = completed(batch) & self._internal.contains(rows["src"], rows["ver"])
-        m &= ~self._internal.contains(rows["dst"], rows["ver"]) & ~R.MULTICAST.contains(
-            rows["dst"], rows["ver"]
+        idx = np.flatnonzero(completed(batch))
+        sub = rows[idx]
+        out_of = self._internal.contains(sub["src"], sub["ver"]) & ~self._internal.contains(
+            sub["dst"], sub["ver"]
         )
+        out_of &= ~R.MULTICAST.contains(sub["dst"], sub["ver"])
+        m = np.zeros(len(rows), dtype=bool)
+        m[idx[out_of]] = True
         if not m.any():
             return []
         sel = rows[m]
@@ -116,20 +128,23 @@ class IntelDetector:
         out = []
         threat = first_value(r.enrich, _THREAT_FIELDS)
         name = r.enrich.domain or r.l7.tls_sni or r.l7.http_host
-        if threat and f"t|{r.src_ip}|{r.dst_ip}" not in self._seen:
-            self._seen.add(f"t|{r.src_ip}|{r.dst_ip}")
+        local, remote = _ends(r)
+        if threat and f"t|{local}|{remote}" not in self._seen:
+            self._seen.add(f"t|{local}|{remote}")
+            level = int(getattr(r.enrich, "threat_level", 0) or 0)  # 0-50 from the intel enricher
+            category = threat.split(",")[0].split(":")[-1].strip() or "listed"
             out.append(
                 self._alert(
                     "threat_intel",
-                    threat,
-                    "high",
-                    80,
-                    r.src_ip,
-                    r.dst_ip,
+                    category,
+                    "critical" if level >= 40 else "high",
+                    min(100, 80 + level // 3),
+                    local,
+                    remote,
                     name,
                     r.ts_last,
-                    f"{r.src_ip} talked to {r.dst_ip} ({name or 'no name'}), listed as {threat}",
-                    {"lists": threat},
+                    f"{local} talked to {remote} ({name or 'no name'}), listed as {threat}",
+                    {"lists": threat, "threat_level": level},
                     r.uid,
                 )
             )

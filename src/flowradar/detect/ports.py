@@ -125,11 +125,15 @@ class CleartextDetector:
         rows = cumulative(batch)
         if not len(rows):
             return []
-        outward = ~self._internal.contains(rows["dst"], rows["ver"]) & ~R.MULTICAST.contains(
-            rows["dst"], rows["ver"]
-        )
         h = R.history(rows)
-        talked = _answered(rows) & R.has(h, "D") & (rows["proto"] == R.TCP) & outward
+        talked = _answered(rows) & R.has(h, "D") & (rows["proto"] == R.TCP)
+        idx = np.flatnonzero(talked)
+        sub = rows[idx]
+        outward = np.zeros(len(rows), dtype=bool)
+        outward[idx] = ~self._internal.contains(sub["dst"], sub["ver"]) & ~R.MULTICAST.contains(
+            sub["dst"], sub["ver"]
+        )
+        talked &= outward
         m = talked & np.isin(rows["dport"], self._ports)
         if batch.facts:
             named = [

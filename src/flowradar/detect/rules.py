@@ -106,10 +106,11 @@ def parse_rules(text: str, origin: str = "<rules>") -> list[Rule]:
     rules: list[Rule] = []
     for i, item in enumerate(items):
         rules.append(_rule(item, i, where, origin))
-    names = [r.name for r in rules]
+    seen: set[str] = set()
     for r in rules:
-        if names.count(r.name) > 1:
+        if r.name in seen:
             raise RuleError(f"{origin}:{r.line}: duplicate rule name '{r.name}'")
+        seen.add(r.name)
     return rules
 
 

@@ -9,7 +9,7 @@ de-duplication, delivery); :meth:`scans` and :meth:`floods` give the capture rep
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from flowradar.detect.rows import Networks
 from flowradar.detect.settings import DetectConfig
 from flowradar.engine.records import FlowBatch
 from flowradar.model.alert import Alert
-from flowradar.model.flow import L7Facts
+from flowradar.model.flow import FlowRecord, L7Facts
 
 if TYPE_CHECKING:
     from flowradar.alert.delivery import Dispatcher
@@ -91,6 +91,13 @@ class DetectionRunner:
             batch = self._active.exported(batch, time.time())
         return self._run(lambda d: d.observe(batch))
 
+    def observe_records(self, records: Sequence[FlowRecord]) -> list[Alert]:
+        """Enriched records, for the detectors that read enrichment (threat intel, trackers, places)."""
+        hooks = [d for d in self.detectors if hasattr(d, "observe_records")]
+        if not hooks or not records:
+            return []
+        return self._run(lambda d: d.observe_records(records) if d in hooks else [])  # type: ignore[attr-defined]
+
     def observe_active(
         self, rows: np.ndarray, now: float, peek: Callable[[int], L7Facts | None] | None = None
     ) -> list[Alert]:
@@ -130,25 +137,36 @@ class DetectionRunner:
         return self.manager.alerts
 
     def scans(self) -> list[dict[str, Any]]:
-        """Report entries of the scanners found: scanner, distinct ports and hosts, type."""
-        return [
-            {
-                "scanner": a.subject_ip,
-                "distinct_ports": a.details.get("distinct_ports", 0),
-                "distinct_hosts": a.details.get("distinct_hosts", 0),
-                "type": a.type,
-            }
-            for a in self.alerts
-            if a.kind == "scan"
-        ]
+        """Report entries, one per scanner: scanner, distinct ports and hosts (the largest seen), type."""
+        best: dict[str, dict[str, Any]] = {}
+        for a in self.alerts:
+            if a.kind != "scan" or not a.subject_ip:
+                continue
+            ports, hosts = int(a.details.get("distinct_ports", 0)), int(a.details.get("distinct_hosts", 0))
+            kept = best.get(a.subject_ip)
+            if kept is None or ports + hosts > kept["distinct_ports"] + kept["distinct_hosts"]:
+                best[a.subject_ip] = {
+                    "scanner": a.subject_ip,
+                    "distinct_ports": ports,
+                    "distinct_hosts": hosts,
+                    "type": a.type,
+                }
+        return list(best.values())
 
     def floods(self) -> list[dict[str, Any]]:
-        """Report entries of the flood victims found: victim and type."""
-        return [
-            {"victim": a.subject_ip, "type": a.type, "packets_in_window": a.details.get("window_value")}
-            for a in self.alerts
-            if a.kind == "flood" and a.type != "request_rate"
-        ]
+        """Report entries, one per victim and flood type: victim, type, packets in the window."""
+        best: dict[tuple[str, str], dict[str, Any]] = {}
+        for a in self.alerts:
+            if a.kind == "flood" and a.type != "request_rate" and a.subject_ip:
+                value = a.details.get("window_value") or 0
+                kept = best.get((a.subject_ip, a.type))
+                if kept is None or value > kept["packets_in_window"]:
+                    best[(a.subject_ip, a.type)] = {
+                        "victim": a.subject_ip,
+                        "type": a.type,
+                        "packets_in_window": value,
+                    }
+        return list(best.values())
 
 
 def detect_flows(
@@ -168,7 +186,7 @@ def detect_flows(
         if runner is not None:
             runner.finish()
         return
-    peek = getattr(getattr(engine, "_l7", None), "peek", None)  # facts of active flows, when available
+    peek = engine.facts_of  # facts of active flows
     last = 0.0
     for batch in source.batches():
         flows = engine.feed(batch)

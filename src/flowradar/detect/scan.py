@@ -8,10 +8,10 @@ destinations are never targets.
 
 A source whose failed attempts reach distinct (host, port) targets past the threshold (25 for an
 external source, 250 for one inside ``internal_networks``) within ``scan_window_s`` is a scanner; so
-is one with ``scan_stealth_threshold`` invalid-flag probes, or one that passes ntopng's SYN-scan check
-(SYNs minus SYN-ACKs above 256 a minute, to at least 16 targets). It is classified as a port scan
-(one host, many ports), an address scan (many hosts, few ports: a sweep) or a random scan, then
-suppressed for ``scan_suppress_s`` (its alert is refreshed, not repeated).
+is one with ``scan_stealth_threshold`` invalid-flag probes, or one that passes ntopng's SYN-scan
+check (SYNs minus SYN-ACKs above 256 a minute, counted from its 16th distinct failed target). It is
+classified as a port scan (one host, many ports), an address scan (many hosts, few ports: a sweep)
+or a random scan, then suppressed for ``scan_suppress_s`` (its alert is refreshed, not repeated).
 
 Severity: medium for an external scanner, high for an internal one (an inside host that scans is
 likely compromised). Score: 50 at the threshold, up to 90 at ten times it.

@@ -56,8 +56,8 @@ class DetectConfig:
     """Distinct targets of invalid-flag probes (NULL, FIN, Xmas: no SYN and no ACK) that are a scan
     on their own: no TCP stack sends them."""
     scan_synscan_per_min: int = 256
-    """ntopng's SYN-scan check: SYNs sent minus SYN-ACKs received per minute, above which a source
-    with at least ``scan_synscan_min_targets`` distinct failed targets is a scanner."""
+    """ntopng's SYN-scan check: SYNs sent minus SYN-ACKs received per minute above which a source is a
+    scanner (counted once it has ``scan_synscan_min_targets`` distinct failed targets)."""
     scan_synscan_min_targets: int = 16
     """Distinct failed targets the SYN-scan check also needs (fewer is a flood at one service)."""
     scan_reply_wait_s: float = 2.0

@@ -71,6 +71,8 @@ def run_engine(
             summary.add(flows)
             if enrich is not None:
                 records = enrich.feed(flows)
+                if runner is not None:
+                    runner.observe_records(records)
                 if writer is not None:
                     writer.write(records)
             elif writer is not None:
@@ -79,6 +81,8 @@ def run_engine(
                 progress.update(task, completed=getattr(source, "bytes_read", 0))
         if enrich is not None:
             records = enrich.finish()
+            if runner is not None:
+                runner.observe_records(records)
             if writer is not None:
                 writer.write(records)
     finally:

@@ -73,17 +73,24 @@ def summary_tables(s: CaptureSummary, stats: EngineStats, top: int = 10) -> Grou
 
 
 def alerts_table(alerts: list[Any], top: int = 10) -> Table | None:
-    """Alerts, most severe first: severity, kind, subject, what, count."""
+    """Alerts, most severe first, at most ``top`` of each kind: severity, kind, subject, what, count."""
     if not alerts:
         return None
     from flowradar.model.alert import severity_rank
 
     t = _table(f"Alerts ({len(alerts)})", "severity", "kind", "subject", "what", "count")
     ranked = sorted(alerts, key=lambda a: (-severity_rank(a.severity), -a.score, a.first_seen))
-    for a in ranked[: max(top, 20)]:
-        t.add_row(
-            a.severity, f"{a.kind}/{a.type}", a.subject_ip or a.subject_host or "", a.message, str(a.count)
-        )
+    shown: Counter[str] = Counter()
+    for a in ranked:
+        shown[a.kind] += 1
+        if shown[a.kind] <= top:
+            t.add_row(
+                a.severity,
+                f"{a.kind}/{a.type}",
+                a.subject_ip or a.subject_host or "",
+                a.message,
+                str(a.count),
+            )
     return t
 
 

@@ -12,11 +12,11 @@ after 512 labels or pointers, a message after 4,096 of them in total.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import struct
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
@@ -51,7 +51,7 @@ ordinary traffic needs a few dozen per message."""
 _HDR = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
 _COUNTS = struct.Struct("!HH")
-_RDATA_TYPES = frozenset({1, 28, 2, 5, 6, 12, 39, 15, 33, 16, 99})  # rendered as more than hex
+_NAME_RDATA = frozenset({2, 5, 6, 12, 39, 15, 33})  # record types whose data holds a name
 _NAME_STEPS = 512  # labels + pointers walked for one name
 _NAME_RANGE = range(_NAME_STEPS)
 _MESSAGE_STEPS = 4096  # labels + pointers walked for one message
@@ -163,42 +163,41 @@ def _unicode_text(uc: int) -> str:
     return f"\\u{uc:04x}" if uc <= 0xFFFF else f"\\U{uc:08x}"
 
 
-class _Memo(dict[bytes, str]):
-    """Renderings of byte strings, computed once (and forgotten all together when too many)."""
-
-    __slots__ = ("_render",)
-
-    def __init__(self, render: Callable[[bytes], str]) -> None:
-        super().__init__()
-        self._render = render
-
-    def __missing__(self, key: bytes) -> str:
-        text = self[key] = self._render(key)
-        if len(self) > 4096:
-            self.clear()
-        return text
-
-
-def _render_name(raw: bytes) -> str:
-    return raw.decode("ascii").lower() if not _NOT_PLAIN.search(raw) else format_text(raw).lower()
-
-
-def _labels_text(wire: bytes) -> str:
-    """A name from its uncompressed wire labels (without the final zero)."""
-    parts: list[bytes] = []
-    pos = 0
-    while pos < len(wire):
-        parts.append(wire[pos + 1 : pos + 1 + wire[pos]])
-        pos += 1 + wire[pos]
-    return _render_name(b".".join(parts))
-
-
 _SEQUENCE = re.compile(rb"([\xc0-\xfd][\x80-\xbf]+)")  # a lead byte, its continuation bytes
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 _HIGH_TO_SUB = bytes(range(0x80)) + b"\x1a" * 0x80  # 0x1a, a control, is not in the input
-_sequence_text = _Memo(_char_by_char).__getitem__
-_render = _Memo(_render_name).__getitem__
-_wire_text = _Memo(_labels_text).__getitem__  # a response repeats the names of its query
+_sequence_text = functools.lru_cache(maxsize=4096)(_char_by_char)
+
+
+@functools.lru_cache(maxsize=4096)
+def _render(raw: bytes) -> str:
+    """A name as shown: its labels joined by dots, rendered, lower case."""
+    return raw.decode("ascii").lower() if not _NOT_PLAIN.search(raw) else format_text(raw).lower()
+
+
+@functools.lru_cache(maxsize=4096)  # a response repeats the names of its query
+def _plain_labels(wire: bytes) -> tuple[str, int]:
+    """(name, labels) of uncompressed labels that fill ``wire`` (no zero byte) exactly within the
+    label budget of one name, else ("", -1)."""
+    parts: list[bytes] = []
+    pos = 0
+    while pos < len(wire) and wire[pos] < 0x40:
+        parts.append(wire[pos + 1 : pos + 1 + wire[pos]])
+        pos += 1 + wire[pos]
+    if pos != len(wire) or len(parts) >= _NAME_STEPS:
+        return "", -1
+    if not parts:
+        return _ROOT, 0
+    return (_TOO_LONG if pos > _MAX_NAME + 1 else _render(b".".join(parts))), len(parts)
+
+
+def _plain_name(data: bytes, pos: int) -> tuple[str, int, int]:
+    """(name, offset after it, labels) of the name at ``pos`` if it is uncompressed labels ending at
+    the next zero byte, within the label budget of one name, else ("", -1, -1): the usual case, read
+    here without _Reader._walk."""
+    zero = data.find(0, pos)
+    name, labels = _plain_labels(data[pos:zero]) if zero >= 0 else ("", -1)
+    return name, (zero + 1 if labels >= 0 else -1), labels
 
 
 _Questions = list[tuple[str, int]]
@@ -218,28 +217,18 @@ class _Reader:
     def name(self, pos: int, limit: int = 0) -> tuple[str, int]:
         """The name at ``pos`` and the offset after it; ``limit`` bounds names inside record data."""
         data = self.data
-        try:
-            length = data[pos]
-            if length >= 0xC0:  # a pointer to a name read before: reuse it
-                target = ((length & 0x3F) << 8) | data[pos + 1]
-                cached = self.cache.get(target) if target < pos else None
-                if cached is not None:
-                    return cached, pos + 2
-            elif not limit:  # fast path: uncompressed labels within the budgets; else _walk
-                end, labels = pos, 0
-                while 0 < length < 0x40:
-                    end += length + 1
-                    labels += 1
-                    length = data[end]
-                if length == 0 and labels < self.steps and labels < _NAME_STEPS:
-                    self.steps -= labels + 1
-                    if not labels:
-                        return _ROOT, end + 1
-                    name = _TOO_LONG if end - pos > _MAX_NAME + 1 else _wire_text(data[pos:end])
+        if pos + 1 < len(data) and data[pos] >= 0xC0:  # a pointer to a name read before: reuse it
+            target = ((data[pos] & 0x3F) << 8) | data[pos + 1]
+            cached = self.cache.get(target) if target < pos else None
+            if cached is not None:
+                return cached, pos + 2
+        elif not limit:
+            name, end, labels = _plain_name(data, pos)
+            if end > 0 and labels < self.steps:
+                self.steps -= labels + 1
+                if name != _ROOT:
                     self.cache[pos] = name
-                    return name, end + 1
-        except IndexError:
-            pass
+                return name, end
         name, end = self._walk(pos, limit)
         if not limit and name != _ROOT:
             self.cache[pos] = name
@@ -319,25 +308,18 @@ class _Reader:
     def rdata(self, rtype: int, pos: int, rdlen: int) -> str:
         """Record data as text: addresses, names, 'pref name' (MX), 'prio weight port target' (SRV),
         the primary server (SOA), text (TXT), RFC 3597 ``\\# len hex`` for everything else."""
-        data = self.data
-        if rtype not in _RDATA_TYPES:
-            blob = data[pos : pos + rdlen]
-            return f"\\# {rdlen} {blob.hex()}" if rdlen <= 64 else f"\\# {rdlen} {blob[:64].hex()}..."
-        if rtype == 1 and rdlen == 4:
-            return socket.inet_ntoa(data[pos : pos + 4])
-        if rtype == 28 and rdlen == 16:
-            return socket.inet_ntop(socket.AF_INET6, data[pos : pos + 16])
-        if rtype in (2, 5, 6, 12, 39) and rdlen > 0:
+        if rtype not in _NAME_RDATA:
+            return _rdata_text(rtype, self.data[pos : pos + rdlen])
+        if rtype == 15:
+            if rdlen > 2:
+                return f"{int.from_bytes(self.data[pos : pos + 2])} {self.name(pos + 2, rdlen - 2)[0]}"
+        elif rtype == 33:
+            if rdlen > 6:
+                prio, weight, port = struct.unpack_from("!HHH", self.data, pos)
+                return f"{prio} {weight} {port} {self.name(pos + 6, rdlen - 6)[0]}"
+        elif rdlen > 0:
             return self.name(pos, rdlen)[0]
-        if rtype == 15 and rdlen > 2:
-            return f"{int.from_bytes(data[pos : pos + 2])} {self.name(pos + 2, rdlen - 2)[0]}"
-        if rtype == 33 and rdlen > 6:
-            prio, weight, port = struct.unpack_from("!HHH", data, pos)
-            return f"{prio} {weight} {port} {self.name(pos + 6, rdlen - 6)[0]}"
-        if rtype in (16, 99):
-            return _txt(data[pos : pos + rdlen])
-        blob = data[pos : pos + rdlen]
-        return f"\\# {rdlen} {blob.hex()}" if rdlen <= 64 else f"\\# {rdlen} {blob[:64].hex()}..."
+        return _rdata_text(rtype, self.data[pos : pos + rdlen])
 
     def read(self, pos: int, questions: _Questions, qdcount: int, answers: _Answers, ancount: int) -> bool:
         """Append (name, qtype) of ``qdcount`` questions from ``pos``, then (owner, type, ttl, rdata
@@ -369,6 +351,17 @@ class _Reader:
         return _MESSAGE_STEPS - (self.steps if self.steps > 0 else 0)
 
 
+def _rdata_text(rtype: int, blob: bytes) -> str:
+    """Record data that holds no name as text: addresses, text (TXT), else ``\\# len hex``."""
+    if rtype == 1 and len(blob) == 4:
+        return socket.inet_ntoa(blob)
+    if rtype == 28 and len(blob) == 16:
+        return socket.inet_ntop(socket.AF_INET6, blob)
+    if rtype in (16, 99):
+        return _txt(blob)
+    return f"\\# {len(blob)} {blob.hex()}" if len(blob) <= 64 else f"\\# {len(blob)} {blob[:64].hex()}..."
+
+
 def _txt(blob: bytes) -> str:
     """The character-strings of a TXT record, concatenated and escaped (bounded)."""
     chunks: list[bytes] = []
@@ -379,6 +372,20 @@ def _txt(blob: bytes) -> str:
         i += 1 + ln
     text = b"".join(chunks)[:_MAX_TEXT]
     return text.decode("ascii") if not _NOT_PLAIN.search(text) else format_text(text)[:_MAX_TEXT]
+
+
+def _echo_answers(data: bytes, pos: int, count: int, name: str, out: _Answers) -> tuple[int, int]:
+    """Append the records at ``pos`` that _Reader.read would read without walking a name: owner a
+    pointer to the (one, plain) question's ``name``, data without a name. Return the offset after
+    them and how many of the ``count`` records are left."""
+    while count and data[pos : pos + 2] == b"\xc0\x0c" and pos + 12 <= len(data):
+        rtype, _, ttl, rdlen = _RR.unpack_from(data, pos + 2)
+        if pos + 12 + rdlen > len(data) or rtype in _NAME_RDATA:
+            break
+        out.append((name, rtype, ttl, _rdata_text(rtype, data[pos + 12 : pos + 12 + rdlen])))
+        pos += 12 + rdlen
+        count -= 1
+    return pos, count
 
 
 def parse_message(data: bytes) -> DnsMessage:
@@ -495,78 +502,49 @@ class DnsDissector:
             stream.consume(2 + size)
 
     def _handle(self, data: bytes, facts: L7Facts) -> None:
+        """Parse one message, then record it (or count it as garbage)."""
         if len(data) < 12:
             self._garbage(f"payload of {len(data)} bytes is not a DNS message")
         else:
-            if type(data) is not bytes:
-                data = bytes(data)
-            steps = self._one_question(data, facts) if data[4:6] == b"\x00\x01" else 0
-            self._steps += steps or self._message(data, facts)
+            data = data if type(data) is bytes else bytes(data)
+            qdcount, ancount = _COUNTS.unpack_from(data, 4)
+            questions: _Questions = []
+            answers: _Answers = []
+            pos = 12
+            steps = 0
+            if qdcount == 1:  # the usual: one question with a plain name, and records of that name
+                name, end, labels = _plain_name(data, 12)
+                if 0 < end <= len(data) - 4:
+                    questions.append((name, (data[end] << 8) | data[end + 1]))
+                    pos, qdcount, steps = end + 4, 0, labels + 1
+                    if ancount and name != _ROOT:
+                        pos, ancount = _echo_answers(data, pos, ancount, name, answers)
+            if qdcount or ancount:
+                reader = _Reader(data)
+                reader.steps -= steps
+                if questions and questions[0][0] != _ROOT:
+                    reader.cache[12] = questions[0][0]
+                reader.read(pos, questions, qdcount, answers, ancount)
+                steps = reader.spent()
+            response = data[2] >= 0x80
+            if questions or answers or (response and _empty(data)):
+                self._messages += 1
+                seen = self._questions
+                for question in questions:
+                    if len(seen) < MAX_RECORDS and question not in seen:
+                        seen.add(question)
+                        facts.dns_queries.append(question[0])
+                        facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
+                if response:
+                    facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
+                    if answers:
+                        self._record_answers(questions, answers, facts)
+            else:
+                self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+            self._steps += steps
         if self._steps > MAX_FLOW_STEPS:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
-
-    def _message(self, data: bytes, facts: L7Facts) -> int:
-        """Parse a message whole, then record it (or count it as garbage); return the steps walked."""
-        questions: _Questions = []
-        answers: _Answers = []
-        reader = _Reader(data)
-        reader.read(12, questions, (data[4] << 8) | data[5], answers, (data[6] << 8) | data[7])
-        response = data[2] >= 0x80
-        if not (questions or answers or (response and _empty(data))):
-            self._garbage(f"payload of {len(data)} bytes is not a DNS message")
-            return reader.spent()
-        self._messages += 1
-        seen = self._questions
-        for question in questions:
-            if len(seen) < MAX_RECORDS and question not in seen:
-                seen.add(question)
-                facts.dns_queries.append(question[0])
-                facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
-        if response:
-            facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
-            if answers:
-                names = list(dict.fromkeys([name for name, _ in questions]))[:4]  # real responses have one
-                self._record_answers(names, answers, facts)
-        return reader.spent()
-
-    def _one_question(self, data: bytes, facts: L7Facts) -> int:
-        """Record a message whose one question has an uncompressed name (most messages) as _message
-        would, reading the question inline; return the steps walked, or 0 to leave it to _message."""
-        end = labels = 0
-        try:
-            length = data[12]
-            while 0 < length < 0x40:
-                end += length + 1
-                labels += 1
-                length = data[12 + end]
-        except IndexError:
-            return 0
-        end += 12
-        if length or end + 5 > len(data) or labels >= _NAME_STEPS:
-            return 0
-        name = _TOO_LONG if end > _MAX_NAME + 13 else _wire_text(data[12:end]) if labels else _ROOT
-        question = (name, (data[end + 1] << 8) | data[end + 2])
-        self._messages += 1
-        seen = self._questions
-        if len(seen) < MAX_RECORDS and question not in seen:
-            seen.add(question)
-            facts.dns_queries.append(name)
-            facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
-        response = data[2] >= 0x80
-        if response:
-            facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
-        if not data[6] and not data[7]:
-            return labels + 1
-        reader = _Reader(data)
-        reader.steps -= labels + 1
-        if labels:
-            reader.cache[12] = name
-        answers: _Answers = []
-        reader.read(end + 5, [], 0, answers, (data[6] << 8) | data[7])
-        if response and answers:
-            self._record_answers([name], answers, facts)
-        return reader.spent()
 
     def _garbage(self, why: str) -> None:
         self._bad += 1
@@ -574,7 +552,10 @@ class DnsDissector:
             self._stopped = True
             raise DissectError(why)
 
-    def _record_answers(self, names: list[str], answers: _Answers, facts: L7Facts) -> None:
+    def _record_answers(self, questions: _Questions, answers: _Answers, facts: L7Facts) -> None:
+        names = (
+            [questions[0][0]] if len(questions) == 1 else list(dict.fromkeys([q for q, _ in questions]))[:4]
+        )
         seen = self._answers
         for owner, rtype, ttl, value in answers:
             tname = TYPE_NAMES.get(rtype) or type_name(rtype)

@@ -8,6 +8,7 @@ removes header and payload protection from one long-header packet.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -97,10 +98,16 @@ def version_name(version: int) -> str:
     return known.name if known is not None else f"0x{version:08x}"
 
 
+@functools.lru_cache(maxsize=64)
+def _label_info(label: str, length: int) -> bytes:
+    """The HkdfLabel structure for ``label`` and ``length`` with an empty context."""
+    full = b"tls13 " + label.encode("ascii")
+    return length.to_bytes(2, "big") + bytes((len(full),)) + full + b"\x00"
+
+
 def _expand_label(secret: bytes, label: str, length: int) -> bytes:
     """TLS 1.3 HKDF-Expand-Label with an empty context (RFC 8446 section 7.1)."""
-    full = b"tls13 " + label.encode("ascii")
-    info = length.to_bytes(2, "big") + bytes((len(full),)) + full + b"\x00"
+    info = _label_info(label, length)
     out = b""
     block = b""
     counter = 1

@@ -8,14 +8,15 @@ server name ('SNI') and the user agent ('UAID'). Q050 encrypts its Initial packe
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from flowradar.engine.dissect.base import DissectError
 from flowradar.engine.dissect.quic_crypto import is_gquic_tag
 
 _MAX_TAGS = 128
-_SNI = b"SNI\x00"
-_UAID = b"UAID"
+_SNI = int.from_bytes(b"SNI\x00", "little")
+_UAID = int.from_bytes(b"UAID", "little")
 
 
 @dataclass(slots=True)
@@ -45,35 +46,31 @@ def public_header_version(data: bytes) -> tuple[int, int] | None:
     return (version, pos + 4) if is_gquic_tag(version) else None
 
 
-def _le(data: bytes, pos: int, size: int) -> int:
-    return int.from_bytes(data[pos : pos + size], "little")
-
-
 def parse_chlo(data: bytes, pos: int) -> Chlo:
     """Parse the CHLO message that starts at ``data[pos]`` (a truncated value table is tolerated)."""
     if data[pos : pos + 4] != b"CHLO":
         raise DissectError("not a CHLO message")
     if pos + 8 > len(data):
         raise DissectError("truncated CHLO header")
-    count = _le(data, pos + 4, 2)
+    count = data[pos + 4] | (data[pos + 5] << 8)
     if count > _MAX_TAGS:
         raise DissectError(f"CHLO with {count} tags")
     values = pos + 8 + 8 * count
     if values > len(data):
         raise DissectError("truncated CHLO tag table")
+    table = struct.unpack_from(f"<{2 * count}I", data, pos + 8)  # tag, end offset, tag, ...
     chlo = Chlo()
     previous = 0
-    for entry in range(pos + 8, values, 8):
-        tag, end = data[entry : entry + 4], _le(data, entry + 4, 4)
+    for i in range(1, 2 * count, 2):
+        end = table[i]
         if end < previous:
             raise DissectError("CHLO tag offsets go backwards")
         if values + end > len(data):
             break  # the rest of the values were cut off
-        value = data[values + previous : values + end]
-        if tag == _SNI:
-            chlo.sni = value.decode("utf-8", "backslashreplace").lower()
-        elif tag == _UAID:
-            chlo.uaid = value.decode("utf-8", "backslashreplace")
+        if table[i - 1] == _SNI:
+            chlo.sni = data[values + previous : values + end].decode("utf-8", "backslashreplace").lower()
+        elif table[i - 1] == _UAID:
+            chlo.uaid = data[values + previous : values + end].decode("utf-8", "backslashreplace")
         previous = end
     return chlo
 

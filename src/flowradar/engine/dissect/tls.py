@@ -35,6 +35,7 @@ _ALERT = 21
 _RECORD_TYPES = range(20, 25)  # change_cipher_spec, alert, handshake, application_data, heartbeat
 _MAX_RECORD = 16384 + 2048  # TLSCiphertext limit
 _MAX_HELD = 4  # out-of-order first segments held back per direction
+_STREAM_LIMIT = MAX_HELLO + 8192  # bytes reassembled per direction
 
 
 def looks_like_tls(payload: bytes) -> bool:
@@ -108,6 +109,18 @@ def _stream_start(data: bytearray) -> bool:
     return data[0] == _ALERT or (data[0] == _HANDSHAKE and data[5] in (CLIENT_HELLO, SERVER_HELLO))
 
 
+def _whole_hello(payload: bytes) -> int:
+    """Size of the hello handshake message if the first segment of a direction, ``payload``, starts
+    with a TLS record that holds all of it (what the reassembly would find), else 0."""
+    if len(payload) < 9 or len(payload) > _STREAM_LIMIT or payload[0] != _HANDSHAKE or payload[1] != 3:
+        return 0
+    length = (payload[3] << 8) | payload[4]
+    size = 4 + ((payload[6] << 16) | (payload[7] << 8) | payload[8])
+    if payload[5] not in (CLIENT_HELLO, SERVER_HELLO) or not size <= length <= len(payload) - 5:
+        return 0
+    return size if length <= _MAX_RECORD and size <= MAX_HELLO else 0
+
+
 class _Direction:
     """Reassembly state of one direction: TCP bytes, then handshake bytes.
 
@@ -116,10 +129,11 @@ class _Direction:
     held back and the stream restarts at the next segment, with the held ones added again after it.
     """
 
-    __slots__ = ("done", "handshake", "held", "replay", "stream", "synced")
+    __slots__ = ("done", "fresh", "handshake", "held", "replay", "stream", "synced")
 
     def __init__(self) -> None:
-        self.stream = TcpStream(limit=MAX_HELLO + 8192)
+        self.fresh = True
+        self.stream = TcpStream(limit=_STREAM_LIMIT)
         self.handshake = bytearray()
         self.done = False
         self.synced = False
@@ -128,6 +142,7 @@ class _Direction:
 
     def add(self, seq: int, payload: bytes) -> None:
         """Add a segment, restarting the stream while it does not begin with a TLS record."""
+        self.fresh = False
         self.stream.add(seq, payload)
         if self.replay:
             self.replay = False
@@ -142,7 +157,7 @@ class _Direction:
         if len(self.held) >= _MAX_HELD:
             raise DissectError("not a TLS record")
         self.held.append((seq, payload))
-        self.stream = TcpStream(limit=MAX_HELLO + 8192)
+        self.stream = TcpStream(limit=_STREAM_LIMIT)
         self.replay = True
 
 
@@ -165,8 +180,13 @@ class TlsDissector:
         side = self._dirs[pkt.direction & 1]
         if not side.done and pkt.payload:
             try:
-                side.add(pkt.seq, pkt.payload)
-                self._records(side, facts)
+                size = _whole_hello(pkt.payload) if side.fresh else 0
+                if size:  # the usual first segment: read the hello in place, without reassembly
+                    self._hello(pkt.payload[5 : 5 + size], facts)
+                    side.done = True
+                else:
+                    side.add(pkt.seq, pkt.payload)
+                    self._records(side, facts)
             except DissectError:
                 self._finished = True
                 raise
@@ -209,13 +229,16 @@ class TlsDissector:
             raise DissectError("TLS hello larger than the reassembly limit")
         if len(hs) < size:
             return
+        self._hello(hs, facts)
+        side.done = True
+        side.handshake = bytearray()
+
+    def _hello(self, hs: bytes | bytearray, facts: L7Facts) -> None:
         if hs[0] == CLIENT_HELLO:
             client_hello_facts(parse_client_hello(hs), facts, "t")
         else:
             _server_hello_facts(parse_server_hello(hs), facts)
         self._hellos.add(hs[0])
-        side.done = True
-        side.handshake = bytearray()
 
 
 def create() -> TlsDissector:

@@ -1,8 +1,10 @@
-"""A bounded big-endian reader for TLS and QUIC wire formats.
+"""A bounded big-endian reader for TLS and QUIC wire formats, and the hello diagnosis built on it.
 
 Every read is checked against the reader's window; running past it raises
 :class:`~flowradar.engine.dissect.base.DissectError`, never ``IndexError`` or ``struct.error``.
-Sub-windows share the underlying buffer, so nested vectors are parsed without copies.
+Sub-windows share the underlying buffer, so nested vectors are parsed without copies. The hello
+parsers of :mod:`~flowradar.engine.dissect.tls_hello` index their input directly for speed and call
+:func:`diagnose_hello` only for a malformed hello, to raise the error that names its defect.
 """
 
 from __future__ import annotations

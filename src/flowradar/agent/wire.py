@@ -1,0 +1,119 @@
+"""The batch format between agents and the server: JSON, compressed (zstd or gzip), with a batch id.
+
+A batch carries what one host collected in about one second: flow records, socket samples, host
+metrics and alerts, each as the plain dict of its record type (``dataclasses.asdict``). The batch id
+makes ingest idempotent: a batch sent twice (a retry after a lost answer) is stored once.
+Decompression is bounded, so a small body cannot expand into an unbounded one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import json
+import time
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import zstandard
+
+from flowradar.model.alert import Alert
+from flowradar.model.connection import Connection
+from flowradar.model.flow import FlowRecord
+from flowradar.model.host import HostMetrics
+
+WIRE_VERSION = 1
+ENCODINGS = ("zstd", "gzip", "identity")
+KINDS = ("flows", "connections", "metrics", "alerts")
+
+
+class WireError(ValueError):
+    """A body that cannot be read as a batch (one line, shown to the client)."""
+
+
+class TooLarge(WireError):
+    """A body that expands past the allowed size."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one host collected over one interval."""
+
+    host: str
+    batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    sent_at: float = field(default_factory=time.time)
+    flows: list[FlowRecord] = field(default_factory=list)
+    connections: list[Connection] = field(default_factory=list)
+    metrics: list[HostMetrics] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.flows) + len(self.connections) + len(self.metrics) + len(self.alerts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of the batch."""
+        return {
+            "version": WIRE_VERSION,
+            "batch_id": self.batch_id,
+            "host": self.host,
+            "sent_at": self.sent_at,
+            "flows": [dataclasses.asdict(r) for r in self.flows],
+            "connections": [dataclasses.asdict(r) for r in self.connections],
+            "metrics": [dataclasses.asdict(r) for r in self.metrics],
+            "alerts": [dataclasses.asdict(r) for r in self.alerts],
+        }
+
+
+def encode(batch: Batch, encoding: str = "zstd") -> bytes:
+    """The compressed JSON body of a batch."""
+    raw = json.dumps(batch.to_dict(), separators=(",", ":"), default=str).encode()
+    return compress(raw, encoding)
+
+
+def compress(raw: bytes, encoding: str) -> bytes:
+    """Compress with zstd, gzip or not at all ('identity')."""
+    if encoding == "zstd":
+        return zstandard.ZstdCompressor(level=3).compress(raw)
+    if encoding == "gzip":
+        return gzip.compress(raw, compresslevel=5)
+    if encoding == "identity":
+        return raw
+    raise WireError(f"unknown encoding '{encoding}' (use one of {', '.join(ENCODINGS)})")
+
+
+def decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Expand a body, refusing one that expands past ``limit`` bytes (:class:`TooLarge`)."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        out = body
+    elif encoding == "zstd":
+        try:
+            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body)) as reader:
+                out = reader.read(limit + 1)
+        except zstandard.ZstdError as exc:
+            raise WireError(f"body is not valid zstd: {exc}") from None
+    elif encoding == "gzip":
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise WireError(f"body is not valid gzip: {exc}") from None
+    else:
+        raise WireError(f"unsupported Content-Encoding '{encoding}' (use zstd, gzip or identity)")
+    if len(out) > limit:
+        raise TooLarge(f"body expands past {limit} bytes")
+    return out
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a body (:class:`WireError` when it is not one)."""
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise WireError("body must be a JSON object")
+    return doc

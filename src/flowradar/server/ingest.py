@@ -1,0 +1,223 @@
+"""Ingest: batches from agents (HTTP) or from this host's own sources, into the store and the feed.
+
+A body is checked in order, each step with a one-line reason: size (413), encoding and JSON (400),
+schema (422), record count (422), host matches the token (403). The store writes a batch in one
+transaction and skips a batch id it already has, so a retried batch is stored once and a refused
+one leaves nothing behind. Every stored batch is then announced on the live feed: its new flows, its
+alerts, and the host's rates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from flowradar.agent.wire import TooLarge, WireError, decompress
+from flowradar.model.alert import Alert
+from flowradar.model.connection import Connection
+from flowradar.model.flow import FlowRecord
+from flowradar.model.host import HostMetrics
+from flowradar.server.context import Ctx, Ingester, ServerContext
+from flowradar.server.schemas import IngestBatch, IngestResult
+from flowradar.store.base import StoreInputError, StoreUnavailable
+
+router = APIRouter()
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first problem of a validation error, as 'where: what' (plus how many more)."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid body"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first.get('msg', 'invalid')}{more}"
+
+
+def parse_batch(body: bytes, encoding: str, expanded_limit: int, max_records: int) -> IngestBatch:
+    """A validated batch from a (compressed) body; HTTPException with a one-line reason otherwise."""
+    try:
+        raw = decompress(body, encoding, expanded_limit)
+    except TooLarge as exc:
+        raise HTTPException(413, str(exc)) from None
+    except WireError as exc:
+        raise HTTPException(400, str(exc)) from None
+    try:
+        batch = IngestBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            raise HTTPException(400, "body is not valid JSON") from None
+        raise HTTPException(422, validation_message(exc)) from None
+    count = len(batch.flows) + len(batch.connections) + len(batch.metrics) + len(batch.alerts)
+    if count > max_records:
+        raise HTTPException(422, f"too many records in one batch: {count} (at most {max_records})")
+    return batch
+
+
+class IngestService:
+    """Stores batches and announces them on the live feed (thread-safe; blocking store calls)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self._last: dict[str, float] = {}
+        self._iface: dict[str, dict[str, float]] = {}
+
+    def store(
+        self,
+        host: str,
+        batch_id: str,
+        flows: Sequence[FlowRecord] = (),
+        connections: Sequence[Connection] = (),
+        metrics: Sequence[HostMetrics] = (),
+        alerts: Sequence[Alert] = (),
+        agent_id: str | None = None,
+    ) -> IngestResult:
+        """Write one batch (idempotent by id), record the host, announce what is new."""
+        counts = self.ctx.store.write_batch(host, batch_id, flows, connections, metrics, alerts)
+        self.ctx.store.upsert_host(host, agent_id, time.time())
+        written = counts.flows + counts.connections + counts.metrics + counts.alerts
+        duplicate = bool(counts.skipped) and written == 0
+        m = self.ctx.metrics
+        m.batches.labels("duplicate" if duplicate else "stored").inc()
+        for kind in ("flows", "connections", "metrics", "alerts"):
+            m.records.labels(kind).inc(getattr(counts, kind))
+        if not duplicate:
+            self.announce(host, flows, metrics, alerts)
+        return IngestResult(
+            batch_id=batch_id,
+            host=host,
+            duplicate=duplicate,
+            flows=counts.flows,
+            connections=counts.connections,
+            metrics=counts.metrics,
+            alerts=counts.alerts,
+        )
+
+    def announce(
+        self, host: str, flows: Sequence[FlowRecord], metrics: Sequence[HostMetrics], alerts: Sequence[Alert]
+    ) -> None:
+        """Publish the batch's flows, alerts and the host's rates to the live feed."""
+        publish = self.ctx.broadcaster.publish
+        limit = self.ctx.cfg.server.live_flows
+        now = time.time()
+        if flows:
+            publish(
+                {
+                    "type": "flows",
+                    "host": host,
+                    "ts": now,
+                    "count": len(flows),
+                    "flows": [flow_summary(f) for f in flows[:limit]],
+                }
+            )
+        if alerts:
+            publish({"type": "alerts", "host": host, "ts": now, "alerts": [a.to_dict() for a in alerts]})
+        publish(self._rates(host, now, flows, metrics))
+
+    def _rates(
+        self, host: str, now: float, flows: Sequence[FlowRecord], metrics: Sequence[HostMetrics]
+    ) -> dict[str, Any]:
+        since = self._last.get(host)
+        self._last[host] = now
+        span = max(now - since, 0.1) if since is not None else 1.0
+        volume = sum(f.src_bytes + f.dst_bytes for f in flows)
+        if metrics:
+            latest = max(metrics, key=lambda s: s.ts)
+            up = [i for i in latest.interfaces if i.name != "lo"]
+            self._iface[host] = {
+                "rx_bytes_s": sum(i.rx_bytes_s for i in up),
+                "tx_bytes_s": sum(i.tx_bytes_s for i in up),
+                "cpu_percent": latest.cpu_percent,
+                "mem_percent": latest.mem_percent,
+            }
+        return {
+            "type": "rates",
+            "host": host,
+            "ts": now,
+            "flows_per_s": round(len(flows) / span, 3),
+            "flow_bytes_per_s": round(volume / span, 1),
+            **self._iface.get(host, {}),
+        }
+
+
+def flow_summary(f: FlowRecord) -> dict[str, Any]:
+    """The fields of a flow the live feed shows."""
+    return {
+        "uid": f.uid,
+        "ts_first": f.ts_first,
+        "ts_last": f.ts_last,
+        "transport": f.transport,
+        "src_ip": f.src_ip,
+        "src_port": f.src_port,
+        "dst_ip": f.dst_ip,
+        "dst_port": f.dst_port,
+        "app_proto": f.l7.app_proto,
+        "name": f.enrich.name or f.l7.tls_sni or f.l7.http_host,
+        "process": f.enrich.process,
+        "country": f.enrich.country,
+        "packets": f.src_packets + f.dst_packets,
+        "bytes": f.src_bytes + f.dst_bytes,
+    }
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestResult,
+    tags=["ingest"],
+    summary="Store one agent batch (idempotent by batch id)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "An IngestBatch as JSON, optionally compressed (Content-Encoding: zstd or gzip).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestBatch"}}},
+        }
+    },
+    responses={
+        400: {"description": "not JSON, or a bad encoding"},
+        403: {"description": "not an ingest token, or another host's batch"},
+        413: {"description": "body too large (compressed or expanded)"},
+        422: {"description": "a record does not match the schema"},
+        429: {"description": "too many requests from this agent"},
+    },
+)
+async def ingest(request: Request, ctx: Ctx, caller: Ingester) -> IngestResult:
+    """Accept one batch from an agent with an ingest token; a batch id seen before is not stored again."""
+    if not ctx.ingest_limiter.allow(f"{caller.token_id}"):
+        raise HTTPException(
+            429, "too many ingest requests: slow down", {"Retry-After": str(ctx.ingest_limiter.retry_after())}
+        )
+    body = await request.body()
+    server = ctx.cfg.server
+    batch = await run_in_threadpool(
+        parse_batch,
+        body,
+        request.headers.get("content-encoding", "identity"),
+        server.ingest_max_expanded_bytes,
+        server.ingest_max_records,
+    )
+    host = caller.host or ""
+    if batch.host is not None and batch.host != host:
+        raise HTTPException(403, f"this token reports for host '{host}', not '{batch.host}'")
+    service: IngestService = request.app.state.ingest
+    try:
+        return await run_in_threadpool(
+            service.store,
+            host,
+            batch.batch_id,
+            batch.flows,
+            batch.connections,
+            batch.metrics,
+            batch.alerts,
+            str(caller.token_id),
+        )
+    except StoreInputError as exc:
+        ctx.metrics.batches.labels("rejected").inc()
+        raise HTTPException(422, str(exc)) from None
+    except StoreUnavailable as exc:
+        raise HTTPException(503, f"store unavailable, retry later: {exc}", {"Retry-After": "5"}) from None

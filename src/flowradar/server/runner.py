@@ -1,0 +1,61 @@
+"""Running a server: build the app from a configuration and a store, then serve it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from flowradar.agent.wire import Batch
+from flowradar.config import Config
+from flowradar.server.app import create_app
+from flowradar.server.context import build_context
+from flowradar.server.ingest import IngestService
+from flowradar.store.base import Store
+
+
+def build_app(cfg: Config, store: Store) -> tuple[FastAPI, str | None]:
+    """The app, and the first admin's password when this start created it (None otherwise)."""
+    ctx = build_context(cfg, store)
+    password = ctx.auth.ensure_admin()
+    return create_app(ctx), password
+
+
+def base_url(cfg: Config) -> str:
+    """The URL the server answers on."""
+    scheme = "https" if cfg.server.tls_cert else "http"
+    host = cfg.server.host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
+    return f"{scheme}://{shown}:{cfg.server.port}"
+
+
+def local_sink(app: FastAPI) -> Callable[[Batch], None]:
+    """Where this host's own batches go in single-host mode: straight into ingest (no HTTP)."""
+    service: IngestService = app.state.ingest
+
+    def sink(batch: Batch) -> None:
+        service.store(batch.host, batch.batch_id, batch.flows, batch.connections, batch.metrics, batch.alerts)
+
+    return sink
+
+
+def serve(app: FastAPI, cfg: Config) -> None:
+    """Serve until SIGINT or SIGTERM (uvicorn handles both)."""
+    if (cfg.server.tls_cert is None) != (cfg.server.tls_key is None):
+        raise ValueError("server: give both tls_cert and tls_key, or neither")
+    config = uvicorn.Config(
+        app,
+        host=cfg.server.host,
+        port=cfg.server.port,
+        ssl_certfile=cfg.server.tls_cert,
+        ssl_keyfile=cfg.server.tls_key,
+        log_level=logging.WARNING,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        lifespan="on",
+        ws="websockets-sansio",
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,45 @@
+"""The collector: batches every interval, samples when due, splits big batches, survives failures."""
+
+from __future__ import annotations
+
+from flowradar.agent.collect import Collector, split
+from flowradar.agent.settings import AgentConfig
+from flowradar.agent.wire import Batch
+from tests.store.records import alert, connection, flow, metrics
+
+
+def test_flush_takes_what_is_pending_and_samples_when_due() -> None:
+    out: list[Batch] = []
+    cfg = AgentConfig(connections_interval_s=10, metrics_interval_s=5)
+    collector = Collector(cfg, out.append, lambda: [connection(22, 1.0)], lambda: metrics(1.0), host="h1")
+    collector.add_flows([flow(1), flow(2)])
+    collector.add_alert(alert("a", 1.0))
+    assert collector.flush(now=100.0) == 5
+    assert [len(out[0].flows), len(out[0].connections), len(out[0].metrics), len(out[0].alerts)] == [2, 1, 1, 1]
+    assert collector.flush(now=103.0) == 0 and len(out) == 1  # nothing pending, nothing due: no batch
+    collector.flush(now=106.0)
+    assert len(out[1].metrics) == 1 and not out[1].connections
+    assert out[0].host == "h1" and out[0].batch_id != out[1].batch_id
+
+
+def test_a_failing_sampler_does_not_stop_the_rest() -> None:
+    out: list[Batch] = []
+
+    def broken() -> list[object]:
+        raise OSError("netlink gone")
+
+    collector = Collector(AgentConfig(), out.append, broken, lambda: metrics(1.0), host="h1")  # type: ignore[arg-type]
+    collector.add_flows([flow(1)])
+    collector.flush(now=1.0)
+    assert len(out[0].flows) == 1 and len(out[0].metrics) == 1
+    assert "netlink gone" in collector.stats.errors["connections"]
+
+
+def test_big_batches_are_split_with_their_own_ids() -> None:
+    batch = Batch("h1", flows=[flow(i) for i in range(25)], metrics=[metrics(1.0)])
+    parts = list(split(batch, 10))
+    assert [len(p) for p in parts] == [10, 10, 6]
+    assert len({p.batch_id for p in parts}) == 3
+    assert sum(len(p.flows) for p in parts) == 25
+    assert list(split(Batch("h1"), 10)) == []
+    assert list(split(batch, 100)) == [batch]

@@ -11,10 +11,15 @@ STAMP := $(VENV)/.installed
 DATA_DIR := $(VENV)/share/flowradar
 DATA_STAMP := $(DATA_DIR)/.installed
 DEB_PACKAGES := python3-venv python3-dev gcc make tshark tcpdump iproute2 iputils-ping nmap hping3 \
-                dnsutils curl wireshark-common libndpi-bin openvpn krb5-user postgresql-client webext-ublock-origin-firefox openssh-server openssh-client sshpass redis-server
+                dnsutils curl wireshark-common libndpi-bin openvpn krb5-user postgresql-client postgresql webext-ublock-origin-firefox openssh-server openssh-client sshpass redis-server \
+                chromium
 PY_SOURCES := pyproject.toml setup.py src/flowradar/engine/_fastpath.c
+# The web dashboard: TypeScript sources in web/, built by Vite into the package (served at /).
+WEB_OUT := src/flowradar/ui/web/index.html
+WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/package-lock.json web/vite.config.ts \
+                 web/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: run test lint typecheck unit bench system clean help
+.PHONY: run test lint typecheck unit web webtest bench system clean help
 
 help:
 	@echo "make run    set up, then serve the radar of this host (API, live feed; prints URL and login)"
@@ -42,7 +47,7 @@ $(DATA_STAMP): $(STAMP)
 	$(BIN)/pip download -q --no-deps --dest $(DATA_DIR) 'seek-release>=0.1.3,<0.2'
 	@touch $@
 
-run: system $(STAMP) $(DATA_STAMP)
+run: system $(STAMP) $(DATA_STAMP) web
 	$(BIN)/flowradar serve
 
 lint: $(STAMP)
@@ -55,7 +60,17 @@ typecheck: $(STAMP)
 unit: $(STAMP) $(DATA_STAMP)
 	$(BIN)/pytest -q
 
-test: system $(STAMP) lint typecheck unit
+$(WEB_OUT): $(WEB_SOURCES)
+	@command -v npm >/dev/null || { echo "make web: needs Node.js >= 20.19 and npm" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@touch $@
+
+web: $(WEB_OUT)
+
+webtest: web
+	cd web && npm test
+
+test: system $(STAMP) lint typecheck web webtest unit
 
 bench: system $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'

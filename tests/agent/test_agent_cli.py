@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.agent.certs import write_ca
+from tests.server.conftest import ROOT, ServerProcess, store_env, subprocess_env
 
 from flowradar.agent.settings import AgentConfig
 from flowradar.agent.shipper import Shipper
@@ -17,14 +20,16 @@ from flowradar.agent.spool import Spool
 from flowradar.config import load_config
 from flowradar.server.auth import create_token
 from flowradar.store import open_store
-from tests.agent.certs import write_ca
-from tests.server.conftest import ROOT, ServerProcess, store_env
 
 AGENT_S = 8.0
 
 
+TlsServer = tuple[ServerProcess, Path, dict[str, str]]
+
+
 @pytest.fixture
-def tls_server(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+def tls_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TlsServer]:
+    """A server speaking HTTPS with a certificate of a CA of our own; an ingest and a viewer token."""
     ca = write_ca(tmp_path)
     env = {
         **store_env("duckdb", tmp_path, request),
@@ -37,32 +42,13 @@ def tls_server(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[
         "viewer": create_token(store, "api", None, role="viewer")[0],
     }
     store.close()
-    server = ServerProcess(env, log=tmp_path / "server.log")
-    server.url = server.url.replace("http://", "https://")
-    server.start_tls = True  # type: ignore[attr-defined]
-    _start(server, ca)
+    server = ServerProcess(env, log=tmp_path / "server.log", ca=ca)
+    server.start()
     yield server, ca, tokens
     server.stop()
 
 
-def _start(server: ServerProcess, ca: Path) -> None:
-    server.proc = subprocess.Popen(
-        [sys.executable, "-m", "flowradar", "serve", "--no-local"],
-        env=server.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    for _ in range(300):
-        try:
-            if httpx.get(server.url + "/health", verify=str(ca), timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("TLS server did not start")
-
-
-def test_without_the_ca_the_server_is_not_trusted(tls_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_without_the_ca_the_server_is_not_trusted(tls_server: TlsServer, tmp_path: Path) -> None:
     server, _ca, tokens = tls_server
     spool = Spool(tmp_path / "spool", 1 << 20)
     spool.put("b1", b"{}")
@@ -75,13 +61,25 @@ def test_without_the_ca_the_server_is_not_trusted(tls_server, tmp_path: Path) ->
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="live capture needs root")
-def test_agent_captures_and_ships_over_verified_tls(tls_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_agent_captures_and_ships_over_verified_tls(tls_server: TlsServer, tmp_path: Path) -> None:
     server, ca, tokens = tls_server
-    env = {**os.environ, "FLOWRADAR_AGENT_TOKEN": tokens["ingest"], "FLOWRADAR_ENRICH_DNS_HOLD_S": "0"}
+    env = subprocess_env({"FLOWRADAR_AGENT_TOKEN": tokens["ingest"], "FLOWRADAR_ENRICH_DNS_HOLD_S": "0"})
     agent = subprocess.Popen(
         [
-            sys.executable, "-m", "flowradar", "agent", "--server", server.url, "--ca", str(ca),
-            "-i", "lo", "--name", "edge1", "--spool", str(tmp_path / "spool"), "--duration", str(AGENT_S),
+            sys.executable,
+            "-m",
+            "flowradar",
+            "agent",
+            "--server",
+            server.url,
+            "--ca",
+            str(ca),
+            "-i",
+            "lo",
+            "--spool",
+            str(tmp_path / "spool"),
+            "--duration",
+            str(AGENT_S),
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -97,8 +95,11 @@ def test_agent_captures_and_ships_over_verified_tls(tls_server, tmp_path: Path) 
     headers = {"Authorization": f"Bearer {tokens['viewer']}"}
     with httpx.Client(base_url=server.url, verify=str(ca), headers=headers) as client:
         hosts = client.get("/api/v1/hosts").json()
-        assert [h["name"] for h in hosts] == ["edge1"] and hosts[0]["metrics"]["cpu_count"] >= 1
-        flows = client.get("/api/v1/flows", params={"host": "edge1", "port": server.port, "limit": 1000}).json()
+        assert [h["name"] for h in hosts] == ["edge1"], out.decode()
+        assert hosts[0]["metrics"]["cpu_count"] >= 1
+        flows = client.get(
+            "/api/v1/flows", params={"host": "edge1", "port": server.port, "limit": 1000}
+        ).json()
         assert flows["items"], out.decode()
         assert client.get("/api/v1/connections", params={"host": "edge1"}).json()
     assert not list((tmp_path / "spool").glob("*.batch"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tests.store.records import alert, connection, flow, metrics
+
 from flowradar.agent.collect import Collector, split
 from flowradar.agent.settings import AgentConfig
 from flowradar.agent.wire import Batch
-from tests.store.records import alert, connection, flow, metrics
 
 
 def test_flush_takes_what_is_pending_and_samples_when_due() -> None:
@@ -15,7 +16,12 @@ def test_flush_takes_what_is_pending_and_samples_when_due() -> None:
     collector.add_flows([flow(1), flow(2)])
     collector.add_alert(alert("a", 1.0))
     assert collector.flush(now=100.0) == 5
-    assert [len(out[0].flows), len(out[0].connections), len(out[0].metrics), len(out[0].alerts)] == [2, 1, 1, 1]
+    assert [len(out[0].flows), len(out[0].connections), len(out[0].metrics), len(out[0].alerts)] == [
+        2,
+        1,
+        1,
+        1,
+    ]
     assert collector.flush(now=103.0) == 0 and len(out) == 1  # nothing pending, nothing due: no batch
     collector.flush(now=106.0)
     assert len(out[1].metrics) == 1 and not out[1].connections

@@ -3,12 +3,14 @@ every record arrives exactly once (counted through the API)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.agent.producer import Producer, all_uids
+from tests.server.conftest import ServerProcess, store_env
+from tests.store.records import flow
 
 from flowradar.agent.collect import Collector
 from flowradar.agent.settings import AgentConfig
@@ -18,57 +20,17 @@ from flowradar.agent.wire import Batch, encode
 from flowradar.config import load_config
 from flowradar.server.auth import create_token
 from flowradar.store import open_store
-from tests.server.conftest import ServerProcess, store_env
-from tests.store.records import flow
 
 OUTAGE_S = 60.0
 """How long the server stays down (the issue's figure)."""
 BEFORE_S = 3.0
 AFTER_S = 3.0
-FLOWS_PER_TICK = 10
-TICK_S = 0.05
-
-
-class Producer:
-    """Adds uniquely numbered flows to a collector at a steady pace until stopped."""
-
-    def __init__(self, collector: Collector) -> None:
-        self.collector = collector
-        self.made = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(TICK_S):
-            now = time.time()
-            self.collector.add_flows([flow(self.made + i, now - 3) for i in range(FLOWS_PER_TICK)])
-            self.made += FLOWS_PER_TICK
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _all_uids(url: str, token: str) -> list[str]:
-    uids: list[str] = []
-    cursor: str | None = None
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-        while True:
-            params: dict[str, str | int] = {"limit": 1000, "sort": "ts_first"}
-            if cursor:
-                params["cursor"] = cursor
-            page = client.get("/api/v1/flows", params=params).json()
-            uids += [item["uid"] for item in page["items"]]
-            cursor = page["next_cursor"]
-            if not cursor:
-                return uids
 
 
 @pytest.mark.timeout(300)
-def test_nothing_is_lost_or_doubled_across_a_server_outage(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_nothing_is_lost_or_doubled_across_a_server_outage(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     env = store_env("duckdb", tmp_path, request)
     store = open_store(load_config(env=env).store)
     ingest = create_token(store, "ingest", None, host="agent1")[0]
@@ -77,7 +39,12 @@ def test_nothing_is_lost_or_doubled_across_a_server_outage(tmp_path: Path, reque
     server = ServerProcess(env, log=tmp_path / "server.log")
     server.start()
     cfg = AgentConfig(
-        server=server.url, token=ingest, batch_interval_s=0.2, backoff_initial_s=0.2, backoff_max_s=2.0, timeout_s=5
+        server=server.url,
+        token=ingest,
+        batch_interval_s=0.2,
+        backoff_initial_s=0.2,
+        backoff_max_s=2.0,
+        timeout_s=5,
     )
     spool = Spool(tmp_path / "spool", cfg.spool_max_bytes)
     shipper = Shipper(cfg, spool)
@@ -100,17 +67,17 @@ def test_nothing_is_lost_or_doubled_across_a_server_outage(tmp_path: Path, reque
         while len(spool) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(spool) == 0 and spool.dropped == 0
-        uids = _all_uids(server.url, viewer)
+        uids = all_uids(server.url, viewer)
         print(
             f"\noutage {OUTAGE_S:.0f} s: made {producer.made} flows in {collector.stats.batches} batches; "
             f"{waiting} batches spooled during the outage; server stored {len(uids)} flows, "
-            f"{len(set(uids))} distinct; shipper sent {shipper.stats.sent}, duplicates {shipper.stats.duplicates}, "
-            f"failed attempts {shipper.stats.failures}"
+            f"{len(set(uids))} distinct; shipper sent {shipper.stats.sent}, "
+            f"duplicates {shipper.stats.duplicates}, failed attempts {shipper.stats.failures}"
         )
         assert len(uids) == producer.made
         assert set(uids) == {f"Cflow{i:06d}" for i in range(producer.made)}
     finally:
-        producer.stop() if producer._thread.is_alive() else None
+        producer.stop()
         shipper.stop()
         server.stop()
 
@@ -121,7 +88,7 @@ def test_a_batch_whose_answer_was_lost_is_stored_once(tmp_path: Path, request: p
     store = open_store(load_config(env=env).store)
     ingest = create_token(store, "ingest", None, host="agent1")[0]
     store.close()
-    server = ServerProcess(env)
+    server = ServerProcess(env, log=tmp_path / "server.log")
     server.start()
     try:
         batch = Batch("agent1", flows=[flow(i, time.time() - 5) for i in range(5)])

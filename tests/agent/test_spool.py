@@ -27,7 +27,9 @@ def test_batches_leave_in_order_and_survive_a_restart(tmp_path: Path) -> None:
     assert names[-1].endswith("-b3.batch") and len(names) == 3
 
 
-def test_over_the_limit_the_oldest_are_dropped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_over_the_limit_the_oldest_are_dropped_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     spool = Spool(tmp_path, 250)
     with caplog.at_level(logging.WARNING, "flowradar.agent"):
         for i in range(5):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.store.records import alert, connection, flow, metrics
 
 from flowradar.agent.wire import Batch, TooLarge, WireError, compress, decompress, encode, parse_json
 from flowradar.server.schemas import IngestBatch
-from tests.store.records import alert, connection, flow, metrics
 
 
 @pytest.mark.parametrize("encoding", ["zstd", "gzip", "identity"])
@@ -18,7 +18,11 @@ def test_a_batch_round_trips(encoding: str) -> None:
     raw = decompress(encode(batch, encoding), encoding, 1 << 20)
     back = IngestBatch.model_validate_json(raw)
     assert back.batch_id == batch.batch_id and back.flows == batch.flows
-    assert back.connections == batch.connections and back.metrics == batch.metrics and back.alerts == batch.alerts
+    assert (
+        back.connections == batch.connections
+        and back.metrics == batch.metrics
+        and back.alerts == batch.alerts
+    )
 
 
 def test_expansion_is_bounded() -> None:

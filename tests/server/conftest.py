@@ -17,6 +17,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.store.pgcluster import PgCluster, _bindir
+from tests.store.records import flow
 
 from flowradar.agent.wire import Batch, encode
 from flowradar.config import Config, load_config
@@ -24,10 +26,14 @@ from flowradar.server.auth import create_token
 from flowradar.server.runner import build_app
 from flowradar.store import open_store
 from flowradar.store.base import Store
-from tests.store.pgcluster import PgCluster, _bindir
-from tests.store.records import flow
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a flowradar subprocess: this checkout's sources first on the path."""
+    path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, **(extra or {}), "PYTHONPATH": path}
 
 
 def free_port() -> int:
@@ -79,9 +85,16 @@ class Api:
     host: str = "agent1"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def send(self, batch: Batch, encoding: str = "zstd", headers: dict[str, str] | None = None) -> httpx.Response:
+    def send(
+        self, batch: Batch, encoding: str = "zstd", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         """POST a batch to the ingest endpoint with the ingest token."""
-        h = {**self.ingest, "Content-Encoding": encoding, "Content-Type": "application/json", **(headers or {})}
+        h = {
+            **self.ingest,
+            "Content-Encoding": encoding,
+            "Content-Type": "application/json",
+            **(headers or {}),
+        }
         return self.client.post("/api/v1/ingest", content=encode(batch, encoding), headers=h)
 
 
@@ -136,19 +149,29 @@ def flows(n: int, start: int = 0, t: float | None = None) -> list[Any]:
 class ServerProcess:
     """`flowradar serve --no-local` in a subprocess on 127.0.0.1 (killable, restartable)."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None = None,
+        log: Path | None = None,
+        ca: Path | None = None,
+        args: tuple[str, ...] = ("--no-local",),
+    ) -> None:
         self.port = port or free_port()
-        self.env = {**os.environ, **env, "FLOWRADAR_SERVER_PORT": str(self.port)}
+        self.ca = ca
+        """CA of the server's TLS certificate (the server then speaks HTTPS)."""
+        self.args = args
+        self.env = subprocess_env({**env, "FLOWRADAR_SERVER_PORT": str(self.port)})
         self.env["FLOWRADAR_SERVER_HOST"] = "127.0.0.1"
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if ca else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
         """Start and wait until /health answers."""
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flowradar", "serve", "--no-local"],
+            [sys.executable, "-m", "flowradar", "serve", *self.args],
             env=self.env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -157,9 +180,11 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
+                tail = self.log.read_text()[-2000:] if self.log else ""
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {tail}")
             try:
-                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
+                verify = str(self.ca) if self.ca else True
+                if httpx.get(self.url + "/health", timeout=1.0, verify=verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

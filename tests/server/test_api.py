@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from flowradar.agent.wire import Batch
 from tests.server.conftest import Api, flows
 from tests.store.records import alert, connection, metrics
+
+from flowradar.agent.wire import Batch
 
 
 def _batch(api: Api, n: int = 40) -> Batch:

@@ -12,12 +12,12 @@ import pytest
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
+from tests.server.conftest import Api, bearer, flows
 
 from flowradar.agent.wire import Batch
 from flowradar.server.auth import CSRF_COOKIE, create_token
 from flowradar.server.ratelimit import RateLimiter
 from flowradar.server.runner import build_app
-from tests.server.conftest import Api, bearer, flows
 
 
 def _concrete(path: str) -> str:
@@ -41,9 +41,11 @@ def test_every_route_but_health_refuses_the_unauthenticated(api: Api) -> None:
     checked = 0
     for path, methods in iter_routes(api.app.routes):
         if methods is None:
-            with pytest.raises((WebSocketDisconnect, WebSocketDenialResponse)):
-                with c.websocket_connect(path) as ws:
-                    ws.receive_json()
+            with (
+                pytest.raises((WebSocketDisconnect, WebSocketDenialResponse)),
+                c.websocket_connect(path) as ws,
+            ):
+                ws.receive_json()
             checked += 1
             continue
         for method in sorted(methods):
@@ -58,7 +60,7 @@ def test_every_route_but_health_refuses_the_unauthenticated(api: Api) -> None:
     # A wrong token, a revoked one, or another scheme are refused the same way.
     assert c.get("/api/v1/flows", headers=bearer("fra_nope")).status_code == 401
     assert c.get("/api/v1/flows", headers={"Authorization": "Basic eDp5"}).status_code == 401
-    assert c.get("/unknown/path").status_code == 401
+    assert c.get("/api/v1/unknown").status_code == 401
 
 
 def test_roles_separate_viewers_admins_and_agents(api: Api) -> None:
@@ -95,7 +97,7 @@ def test_session_login_csrf_and_logout(api: Api) -> None:
 
 def test_tokens_are_hashed_and_revocable(api: Api) -> None:
     secret, token_id = create_token(api.store, "ingest", None, host="web2")
-    stored = [t for t in api.store.list_tokens() if t.id == token_id][0]
+    stored = next(t for t in api.store.list_tokens() if t.id == token_id)
     assert secret not in stored.token_hash and len(stored.token_hash) == 64
     assert api.client.get("/api/v1/auth/me", headers=bearer(secret)).json()["role"] == "ingest"
     assert api.client.delete(f"/api/v1/tokens/{token_id}", headers=api.admin).status_code == 204
@@ -134,6 +136,11 @@ def test_users_need_long_passwords(api: Api) -> None:
     assert short.status_code == 422 and "too short" in short.json()["detail"]
     made = c.post("/api/v1/users", headers=api.admin, json={"name": "bob", "password": "a-long-password"})
     assert made.status_code == 201 and made.json()["role"] == "viewer"
-    assert c.post("/api/v1/users", headers=api.admin, json={"name": "bob", "password": "a-long-password"}).status_code == 409
+    assert (
+        c.post(
+            "/api/v1/users", headers=api.admin, json={"name": "bob", "password": "a-long-password"}
+        ).status_code
+        == 409
+    )
     login = c.post("/api/v1/auth/login", json={"username": "bob", "password": "a-long-password"})
     assert login.json()["role"] == "viewer"

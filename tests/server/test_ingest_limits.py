@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from tests.server.conftest import Api, flows, make_api, server_config, store_env
 
 from flowradar.agent.wire import Batch
-from tests.server.conftest import Api, flows, make_api, server_config, store_env
 
 
 @pytest.fixture

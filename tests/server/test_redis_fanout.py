@@ -13,13 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from tests.server.conftest import ServerProcess, flows, free_port, store_env
 from websockets.sync.client import connect
 
 from flowradar.agent.wire import Batch, encode
 from flowradar.config import load_config
 from flowradar.server.auth import create_token
 from flowradar.store import open_store
-from tests.server.conftest import ServerProcess, flows, free_port, store_env
 
 
 @pytest.fixture
@@ -30,7 +30,19 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         pytest.skip("redis-server is not installed (Debian package redis-server)")
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -74,7 +86,9 @@ def test_a_flow_ingested_by_one_server_reaches_the_other_feed(
             assert answer.status_code == 200, answer.text
             event = json.loads(ws.recv(timeout=5))
             latency = time.monotonic() - sent
-            assert event["type"] == "flows" and [f["uid"] for f in event["flows"]] == [f.uid for f in batch.flows]
+            assert event["type"] == "flows" and [f["uid"] for f in event["flows"]] == [
+                f.uid for f in batch.flows
+            ]
             assert latency < 1.0, latency
             assert json.loads(ws.recv(timeout=5))["type"] == "rates"
         state = redis.Redis.from_url(redis_url).get("flowradar:live:state:agent1")

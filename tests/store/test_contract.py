@@ -243,3 +243,25 @@ def test_connections_and_listening_ports(store: SqlStore) -> None:
     assert sorted(c.local_port for c in store.listening_ports("h1")) == [22, 53]
     assert [c.local_port for c in store.listening_ports("h2")] == [80]
     assert store.connections("nobody") == []
+
+
+@pytest.mark.parametrize("sort", ["ts_first", "-ts_first", "ts_last", "-ts_last"])
+def test_time_sorted_pages_over_sparse_days(store: SqlStore, sort: str) -> None:
+    """Time windows widen over gaps, and a long flow that began before the range still comes first."""
+    sparse = flows(30, spacing=8 * 3600.0)
+    start = T0 + 5 * 8 * 3600.0 - 60
+    early = dataclasses.replace(flows(1, start=99)[0], ts_first=start - 1000, ts_last=start + 1000)
+    store.write_flows([*sparse, early], "h1")
+    for rng in ({}, {"start": start}, {"start": start, "end": T0 + 20 * 8 * 3600.0}, {"end": T0 + 3600}):
+        got = [i["uid"] for i in _all(store, sort=sort, **rng)]
+        recs = [
+            r
+            for r in [*sparse, early]
+            if ("start" not in rng or r.ts_last >= rng["start"])
+            and ("end" not in rng or r.ts_first < rng["end"])
+        ]
+        key = sort.lstrip("-")
+        want = sorted(recs, key=lambda r: (getattr(r, key), r.uid), reverse=sort.startswith("-"))
+        assert got == [r.uid for r in want], rng
+    first = store.flows(FlowQuery(start=start, sort="ts_first", limit=1)).items[0]
+    assert first["uid"] == early.uid

@@ -16,7 +16,6 @@ A failure of one source is logged once and the others go on.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,7 +78,8 @@ class Collector:
         host: str | None = None,
     ) -> None:
         self.cfg = cfg
-        self.host = host or cfg.host_name or socket.gethostname()
+        self.host = host
+        """Host name put in the batches (None: the server names the host after the ingest token)."""
         self.stats = CollectorStats()
         self._sink = sink
         self._feed: FlowFeed | None = None

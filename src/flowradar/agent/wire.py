@@ -40,9 +40,9 @@ class TooLarge(WireError):
 
 @dataclass(slots=True)
 class Batch:
-    """What one host collected over one interval."""
+    """What one host collected over one interval (``host`` None: the server takes the token's host)."""
 
-    host: str
+    host: str | None
     batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     sent_at: float = field(default_factory=time.time)
     flows: list[FlowRecord] = field(default_factory=list)

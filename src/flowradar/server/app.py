@@ -30,6 +30,7 @@ from flowradar.server.ingest import IngestService
 from flowradar.server.middleware import AuthMiddleware, BodyLimitMiddleware, MetricsMiddleware
 from flowradar.server.schemas import Credentials, IngestBatch, document_schemas
 from flowradar.store.base import StoreConflict, StoreError, StoreInputError, StoreUnavailable
+from flowradar.ui.webassets import DashboardAssets
 
 log = logging.getLogger("flowradar.server")
 API = "/api/v1"
@@ -184,4 +185,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
     )
     app.add_middleware(AuthMiddleware, ctx=ctx)
     app.add_middleware(MetricsMiddleware, ctx=ctx)
+    app.add_middleware(DashboardAssets)  # outermost: the web dashboard at / (public files, no data)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 
 import uvicorn
@@ -36,7 +37,8 @@ def local_sink(app: FastAPI) -> Callable[[Batch], None]:
     service: IngestService = app.state.ingest
 
     def sink(batch: Batch) -> None:
-        service.store(batch.host, batch.batch_id, batch.flows, batch.connections, batch.metrics, batch.alerts)
+        host = batch.host or socket.gethostname()
+        service.store(host, batch.batch_id, batch.flows, batch.connections, batch.metrics, batch.alerts)
 
     return sink
 

@@ -47,6 +47,7 @@ class DuckStore(SqlStore):
     """Store in one DuckDB file (``[store] path``); one process opens it at a time."""
 
     dialect = "duckdb"
+    late_rowid = "rowid"
 
     def __init__(self, cfg: StoreConfig) -> None:
         super().__init__(cfg)
@@ -56,7 +57,9 @@ class DuckStore(SqlStore):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the data directory of {path}: {exc.strerror}") from None
-        config: dict[str, Any] = {"threads": cfg.threads} if cfg.threads > 0 else {}
+        config: dict[str, Any] = {"checkpoint_threshold": f"{max(1, cfg.checkpoint_mb)}MB"}
+        if cfg.threads > 0:
+            config["threads"] = cfg.threads
         try:
             self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(path, config=config)
         except duckdb.Error as exc:

@@ -9,13 +9,16 @@ lost in flight may be stored twice.
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from flowradar.store.base import StoreConflict, StoreError, StoreInputError, StoreUnavailable
@@ -31,6 +34,15 @@ _CSV = pacsv.WriteOptions(include_header=False)
 def _pg(sql: str) -> str:
     """Our '?' placeholders as psycopg's '%s' (literal '%' doubled)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _json_lists(col: pa.ChunkedArray) -> pa.Array:
+    """A list<string> column as JSON text (empty lists as NULL); only non-empty lists are visited."""
+    filled = np.nonzero(pc.fill_null(pc.list_value_length(col), 0).to_numpy())[0]
+    cells: list[str | None] = [None] * len(col)
+    for i, value in zip(filled.tolist(), col.take(filled).to_pylist(), strict=True):
+        cells[i] = json.dumps(value)
+    return pa.array(cells, type=pa.string())
 
 
 class _PgTx:
@@ -51,6 +63,9 @@ class _PgTx:
             return names, cur.fetchall()
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
+        for i, fld in enumerate(data.schema):
+            if pa.types.is_list(fld.type):  # lists of strings go to JSONB: CSV has no list syntax
+                data = data.set_column(i, fld.name, _json_lists(data.column(i)))
         buf = io.BytesIO()
         pacsv.write_csv(data, buf, _CSV)
         cols = ", ".join(quote(n) for n in data.column_names)

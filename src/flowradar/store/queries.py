@@ -6,19 +6,14 @@ alert lists read their tables with keyset pagination (an opaque cursor holding t
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
-
-import pyarrow as pa
+from typing import Any, TypeVar
 
 from flowradar.model.alert import SEVERITIES, severity_rank
 from flowradar.model.connection import Connection
 from flowradar.model.host import HostMetrics
 from flowradar.store.base import (
-    FLOW_SORTS,
     Aggregate,
     AlertQuery,
     FlowQuery,
@@ -31,27 +26,20 @@ from flowradar.store.base import (
     TalkerBy,
     TimeRange,
 )
+from flowradar.store.flowlist import list_flows
 from flowradar.store.rows import row_dict, to_record
 from flowradar.store.schema import (
     ALERT_COLUMNS,
     CONNECTION_COLUMNS,
-    FLOW_COLUMNS,
     METRICS_COLUMNS,
     ColumnSpec,
     column_list,
 )
+from flowradar.store.tx import MAX_LIMIT, Tx, check_limit, decode_cursor, encode_cursor
 
 T = TypeVar("T")
 FINE_RANGE_S = 6 * 3600.0
 """Ranges up to this long read the 1-minute rollup; longer ones the 1-hour rollup."""
-MAX_LIMIT = 10_000
-SORT_EXPR = {
-    "ts_first": "ts_first",
-    "ts_last": "ts_last",
-    "bytes": "(src_bytes + dst_bytes)",
-    "packets": "(src_packets + dst_packets)",
-    "duration": "(ts_last - ts_first)",
-}
 SERIES_KEYS = {"host": "host", "process": "coalesce(process, 'unknown')", "remote": "remote", "app": "app"}
 TABLES = (
     "flows",
@@ -67,53 +55,14 @@ TABLES = (
 )
 
 
-class Tx(Protocol):
-    """One open transaction of a backend."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; returns the rows it changed when the backend knows (else -1)."""
-        ...
-
-    def fetch(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run a query; returns column names and rows."""
-        ...
-
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
-        """Append every row of an Arrow table (columns named as the table's) in bulk."""
-        ...
-
-
 def _check_range(rng: TimeRange) -> None:
     if not (math.isfinite(rng.start) and math.isfinite(rng.end) and rng.start < rng.end):
         raise StoreInputError("time range must be finite with start before end")
 
 
-def _check_n(n: int) -> None:
-    if not isinstance(n, int) or not 1 <= n <= MAX_LIMIT:
-        raise StoreInputError(f"limit must be between 1 and {MAX_LIMIT}")
-
-
 def _rollup_for(rng: TimeRange) -> tuple[str, float]:
     """The rollup table and its bucket width for a range."""
     return ("rollup_1m", 60.0) if rng.end - rng.start <= FINE_RANGE_S else ("rollup_1h", 3600.0)
-
-
-def encode_cursor(values: list[Any]) -> str:
-    """Opaque page cursor of the last row's sort key."""
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-
-
-def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
-    """The sort key inside a cursor; :class:`StoreInputError` when it is not one of ours."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
-        raise StoreInputError("invalid cursor") from None
-    if not isinstance(values, list) or len(values) != len(types):
-        raise StoreInputError("invalid cursor")
-    if not all(isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True)):
-        raise StoreInputError("invalid cursor")
-    return values
 
 
 def _rows(
@@ -126,6 +75,8 @@ class QueryMixin:
     """Query methods of :class:`~flowradar.store.sqlstore.SqlStore` over ``self._run``."""
 
     dialect = "duckdb"
+    late_rowid: str | None = None
+    """Row id column for late materialisation of flow pages (DuckDB: 'rowid'; None: read rows whole)."""
 
     def _run(self, fn: Callable[[Tx], T]) -> T:  # pragma: no cover - provided by the backends
         raise NotImplementedError
@@ -133,72 +84,7 @@ class QueryMixin:
     # -- flows -------------------------------------------------------------------------------------
     def flows(self, query: FlowQuery) -> Page:
         """See :meth:`flowradar.store.base.Store.flows`."""
-        q = query
-        _check_n(q.limit)
-        name = q.sort.lstrip("-")
-        if name not in FLOW_SORTS or q.sort.count("-") > 1:
-            raise StoreInputError(f"unknown sort '{q.sort}' (use {', '.join(FLOW_SORTS)}, '-' first: desc)")
-        desc = q.sort.startswith("-")
-        expr, op, way = SORT_EXPR[name], ("<" if desc else ">"), ("DESC" if desc else "ASC")
-        conds: list[str] = []
-        params: list[Any] = []
-
-        def add(cond: str, *values: Any) -> None:
-            conds.append(cond)
-            params.extend(values)
-
-        if q.start is not None:
-            add("ts_last >= ?", float(q.start))
-        if q.end is not None:
-            add("ts_first < ?", float(q.end))
-        for col, value in (
-            ("host", q.host),
-            ("transport", q.transport),
-            ("app_proto", q.app),
-            ("country", q.country),
-            ("process", q.process),
-        ):
-            if value is not None:
-                add(f"{col} = ?", value)
-        if q.ip is not None:
-            add("(src_ip = ? OR dst_ip = ?)", q.ip, q.ip)
-        if q.port is not None:
-            add("(src_port = ? OR dst_port = ?)", int(q.port), int(q.port))
-        if q.domain is not None:
-            add("(domain = ? OR name = ?)", q.domain.lower(), q.domain.lower())
-        if q.text:
-            pattern = "%" + q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            add(
-                "concat_ws(' ', name, tls_sni, http_host, process, as_org, src_ip, dst_ip, uid) "
-                "ILIKE ? ESCAPE '\\'",
-                pattern,
-            )
-        if q.cursor is not None:
-            value, uid, host = decode_cursor(q.cursor, ((int, float), str, str))  # type: ignore[arg-type]
-            add(
-                f"({expr} {op} ? OR ({expr} = ? AND (uid {op} ? OR (uid = ? AND host {op} ?))))",
-                value,
-                value,
-                uid,
-                uid,
-                host,
-            )
-        sql = (
-            f"SELECT {column_list(FLOW_COLUMNS)} FROM flows WHERE {' AND '.join(conds) or 'TRUE'} "
-            f"ORDER BY {expr} {way}, uid {way}, host {way} LIMIT ?"
-        )
-        names, rows = self._run(lambda tx: tx.fetch(sql, [*params, q.limit + 1]))
-        items = _rows(names, rows[: q.limit], FLOW_COLUMNS)
-        cursor = None
-        if len(rows) > q.limit:
-            last = items[-1]
-            key = {
-                "bytes": last["src_bytes"] + last["dst_bytes"],
-                "packets": last["src_packets"] + last["dst_packets"],
-                "duration": last["ts_last"] - last["ts_first"],
-            }.get(name, last.get(name))
-            cursor = encode_cursor([key, last["uid"], last["host"]])
-        return Page(items, cursor)
+        return self._run(lambda tx: list_flows(tx, query, self.late_rowid))
 
     # -- aggregates --------------------------------------------------------------------------------
     def _aggregate(
@@ -211,7 +97,7 @@ class QueryMixin:
         per_host: bool = False,
     ) -> list[Aggregate]:
         _check_range(rng)
-        _check_n(n)
+        check_limit(n)
         table, step = _rollup_for(rng)
         where = f"bucket > ? AND bucket < ? AND {key} IS NOT NULL"
         params: list[Any] = [rng.start - step, rng.end]
@@ -291,7 +177,7 @@ class QueryMixin:
     ) -> list[SeriesPoint]:
         """See :meth:`flowradar.store.base.Store.bandwidth`."""
         _check_range(range)
-        _check_n(n)
+        check_limit(n)
         if by not in SERIES_KEYS:
             raise StoreInputError(f"bandwidth is split by {', '.join(SERIES_KEYS)}")
         if not (isinstance(step, int | float) and step >= 60 and float(step) % 60 == 0):
@@ -324,7 +210,7 @@ class QueryMixin:
     def alerts(self, query: AlertQuery) -> Page:
         """See :meth:`flowradar.store.base.Store.alerts`."""
         q = query
-        _check_n(q.limit)
+        check_limit(q.limit)
         conds: list[str] = []
         params: list[Any] = []
         if q.start is not None:
@@ -346,7 +232,7 @@ class QueryMixin:
             conds.append(f"severity IN ({', '.join('?' * len(wanted))})")
             params.extend(wanted)
         if q.cursor is not None:
-            seen, uid = decode_cursor(q.cursor, ((int, float), str))  # type: ignore[arg-type]
+            seen, uid = decode_cursor(q.cursor, ((int, float), str))
             conds.append("(last_seen < ? OR (last_seen = ? AND uid < ?))")
             params += [seen, seen, uid]
         sql = (
@@ -389,7 +275,7 @@ class QueryMixin:
     def host_metrics(self, host: str, range: TimeRange, limit: int = 1000) -> list[HostMetrics]:
         """See :meth:`flowradar.store.base.Store.host_metrics`."""
         _check_range(range)
-        _check_n(limit)
+        check_limit(limit)
         sql = (
             f"SELECT {column_list(METRICS_COLUMNS)} FROM host_metrics WHERE host = ? AND ts >= ? AND ts < ? "
             "ORDER BY ts DESC LIMIT ?"

@@ -33,7 +33,13 @@ from flowradar.store.schema import (
     ColumnSpec,
 )
 
-ARROW_TYPES = {"text": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+ARROW_TYPES = {
+    "text": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "strlist": pa.list_(pa.string()),
+}
 MAX_FLOW_SECONDS = 31 * 86400.0
 """A flow lasting longer than this is refused as invalid (bogus timestamps)."""
 
@@ -66,6 +72,8 @@ def _arrow_column(spec: ColumnSpec, values: list[Any], what: str) -> pa.Array:
     try:
         if spec.kind == "json":
             return pa.array([_json_cell(v) if v else None for v in values], type=pa.string())
+        if spec.kind == "strlist" and str in set(map(type, values)):  # Arrow would split the text
+            raise TypeError("expected a list of strings, got a string")
         arr = pa.array(values, type=ARROW_TYPES[spec.kind])
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
         raise StoreInputError(f"{what}: invalid value in column '{spec.name}': {exc}") from None
@@ -79,9 +87,10 @@ def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[Colu
     what = cls.__name__
     if not isinstance(host, str) or not host:
         raise StoreInputError(f"{what}: host must be a non-empty string")
-    bad = next((r for r in records if not isinstance(r, cls)), None)
-    if bad is not None:
-        raise StoreInputError(f"{what}: expected {what} records, got {type(bad).__name__}")
+    kinds = set(map(type, records))
+    if kinds - {cls}:
+        odd = ", ".join(sorted(k.__name__ for k in kinds - {cls}))
+        raise StoreInputError(f"{what}: expected {what} records, got {odd}")
     owners = _owners(cls)
     parents: dict[str, list[Any]] = {}
     arrays = [pa.array([host] * len(records), type=pa.string())]
@@ -199,7 +208,8 @@ _LIST_ITEMS: dict[str, Callable[[dict[str, Any]], Any]] = {
 
 
 def decode_json(value: Any, empty: Any) -> Any:
-    """A JSON column's value as Python (DuckDB gives text, PostgreSQL parsed JSONB; NULL -> empty)."""
+    """A JSON or list column's value as Python (DuckDB gives text or a list, PostgreSQL parsed JSONB;
+    NULL -> empty)."""
     if value is None:
         return empty
     return json.loads(value) if isinstance(value, str) else value
@@ -211,7 +221,7 @@ def row_dict(names: Sequence[str], row: Sequence[Any], cols: tuple[ColumnSpec, .
     out: dict[str, Any] = {}
     for name, value in zip(names, row, strict=True):
         spec = kinds.get(name)
-        if spec is not None and spec.kind == "json":
+        if spec is not None and spec.kind in ("json", "strlist"):
             value = decode_json(value, {} if name == "details" else [])
         elif isinstance(value, float) and math.isnan(value) and spec is not None and spec.nullable:
             value = None

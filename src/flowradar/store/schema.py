@@ -20,20 +20,32 @@ Dialect = str
 """'duckdb' or 'postgresql'."""
 
 SQL_TYPES: dict[str, dict[str, str]] = {
-    "duckdb": {"text": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "json": "VARCHAR"},
+    "duckdb": {
+        "text": "VARCHAR",
+        "int": "BIGINT",
+        "float": "DOUBLE",
+        "bool": "BOOLEAN",
+        "json": "VARCHAR",
+        "strlist": "VARCHAR[]",
+    },
     "postgresql": {
         "text": "TEXT",
         "int": "BIGINT",
         "float": "DOUBLE PRECISION",
         "bool": "BOOLEAN",
         "json": "JSONB",
+        "strlist": "JSONB",
     },
 }
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnSpec:
-    """One database column: name, kind (text, int, float, bool, json), nullability, documentation."""
+    """One database column: name, kind, nullability, documentation.
+
+    Kinds: text, int, float, bool, json (lists of records, dicts: JSON text) and strlist (a list of
+    strings: a native list in DuckDB, JSONB in PostgreSQL).
+    """
 
     name: str
     kind: str
@@ -44,6 +56,8 @@ class ColumnSpec:
 def _kind(pytype: str) -> tuple[str, bool]:
     base = pytype.replace(" | None", "")
     nullable = base != pytype
+    if base == "list[str]":
+        return "strlist", True
     if base.startswith(("list[", "dict[")):
         return "json", True
     return {"str": "text", "int": "int", "float": "float", "bool": "bool"}[base], nullable
@@ -139,10 +153,11 @@ def _v1(dialect: Dialect) -> list[str]:
 def _v2_indexes(dialect: Dialect) -> list[str]:
     """Indexes for the dashboard queries.
 
-    PostgreSQL: BRIN on the time columns (rows arrive roughly in time order), B-trees on host, the
-    addresses, application and country. DuckDB: its per-row-group min/max zone maps already prune by
-    time, and ART indexes on the big tables would slow bulk ingest several times over, so only the
-    small lookup tables and the per-host tables get indexes.
+    PostgreSQL: a B-tree on the first packet time (flow pages are sorted by it), BRIN on the last
+    (rows arrive roughly in time order), B-trees on host, the addresses, application and country.
+    DuckDB: its per-row-group min/max zone maps already prune by time, and ART indexes on the big
+    tables would slow bulk ingest several times over, so only the per-host socket and metrics tables
+    get indexes.
     """
     if dialect == "duckdb":
         return [
@@ -150,7 +165,7 @@ def _v2_indexes(dialect: Dialect) -> list[str]:
             "CREATE INDEX IF NOT EXISTS host_metrics_host_ts ON host_metrics (host, ts)",
         ]
     out = [
-        "CREATE INDEX IF NOT EXISTS flows_ts_first ON flows USING brin (ts_first)",
+        "CREATE INDEX IF NOT EXISTS flows_ts_first ON flows (ts_first)",
         "CREATE INDEX IF NOT EXISTS flows_ts_last ON flows USING brin (ts_last)",
         "CREATE INDEX IF NOT EXISTS flows_host_ts ON flows (host, ts_first)",
         "CREATE INDEX IF NOT EXISTS flows_src_ip ON flows (src_ip)",

@@ -23,6 +23,9 @@ class StoreConfig:
     """PostgreSQL connection string ('postgresql://user:pass@host:5432/db' or 'host=... dbname=...')."""
     threads: int = 0
     """DuckDB worker threads (0: DuckDB's default, one per core)."""
+    checkpoint_mb: int = 256
+    """DuckDB: write-ahead log size that triggers a checkpoint. Larger means fewer rewrites of
+    half-filled row groups under steady ingest (much cheaper), and a longer log replay after a crash."""
     reconnect_timeout_s: float = 30.0
     """PostgreSQL: how long a call keeps reconnecting and retrying before it fails as unavailable."""
     retain_flows_days: float = 7.0

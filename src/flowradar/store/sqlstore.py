@@ -9,6 +9,7 @@ the schema module only.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from flowradar.model.connection import Connection
 from flowradar.model.flow import FlowRecord
 from flowradar.model.host import HostMetrics
 from flowradar.store.base import BatchCounts, StoreConflict, StoreInputError, Token, TokenKind, User
-from flowradar.store.queries import QueryMixin, Tx
+from flowradar.store.queries import QueryMixin
 from flowradar.store.rows import (
     alerts_table,
     connections_table,
@@ -43,6 +44,7 @@ from flowradar.store.schema import (
     quote,
 )
 from flowradar.store.settings import StoreConfig
+from flowradar.store.tx import Tx
 
 ROLES = ("viewer", "admin")
 TOKEN_KINDS = ("api", "ingest")
@@ -148,7 +150,12 @@ class SqlStore(QueryMixin):
         if metrics:
             tables["host_metrics"] = metrics_table(metrics, host)
         if alerts:
-            unique = {a.uid: a for a in alerts if isinstance(a, Alert) and a.uid}
+            if not all(isinstance(a, Alert) for a in alerts):
+                raise StoreInputError("Alert: expected Alert records")
+            odd = sorted({a.status for a in alerts} - set(STATUSES))
+            if odd:
+                raise StoreInputError(f"Alert: unknown status {odd[0]!r} (use {', '.join(STATUSES)})")
+            unique = {a.uid: a for a in alerts if a.uid}
             fresh = [dataclasses.replace(a, uid=uuid.uuid4().hex) for a in alerts if not a.uid]
             tables["alerts"] = alerts_table([*unique.values(), *fresh], host)
         if not tables:
@@ -187,8 +194,10 @@ class SqlStore(QueryMixin):
             "THEN excluded.status WHEN alerts.status = 'acknowledged' THEN alerts.status "
             "ELSE excluded.status END"
         )
+        as_json = self.dialect == "postgresql"  # lists of strings are JSONB there
         for row in data.to_pylist():
-            tx.execute(sql, [row[n] for n in names])
+            values = [row[n] for n in names]
+            tx.execute(sql, [json.dumps(v) if as_json and isinstance(v, list) else v for v in values])
 
     def update_alert_status(self, uid: str, status: str) -> bool:
         """See :meth:`flowradar.store.base.Store.update_alert_status`."""

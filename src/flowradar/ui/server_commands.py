@@ -133,7 +133,7 @@ def serve(
         app, password = build_app(cfg, store)
         stop = None
         if cfg.server.local_sources:
-            _collector, stop = run_collector(cfg, local_sink(app), interface, None, console)
+            _collector, stop = run_collector(cfg, local_sink(app), interface, socket.gethostname(), console)
         out = Console()
         out.print(f"flowradar serving on [bold]{base_url(cfg)}[/] (API docs: /api/v1/docs)", highlight=False)
         if password is not None:
@@ -160,7 +160,7 @@ def serve(
 @click.option("--ca", "ca_file", type=click.Path(exists=True, dir_okay=False), help="CA file to verify TLS.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate (testing only).")
 @click.option("--spool", "spool_dir", type=click.Path(file_okay=False), help="Spool directory.")
-@click.option("--name", "host_name", help="Host name to report as (must match the token's host).")
+@click.option("--name", "host_name", help="Host name to report as (default: the token's host).")
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.pass_context
 @_guarded
@@ -211,7 +211,7 @@ def agent(
         spool.put(batch.batch_id, encode(batch, a.compression))
 
     shipper.start()
-    _collector, stop = run_collector(cfg, sink, interface, a.host_name or socket.gethostname(), console)
+    _collector, stop = run_collector(cfg, sink, interface, a.host_name, console)
     console.print(f"flowradar agent shipping to {a.server} (spool {spool.directory})", highlight=False)
     try:
         _wait_for_signal(duration)

@@ -50,7 +50,6 @@ ordinary traffic needs a few dozen per message."""
 
 _HDR = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
-_COUNTS = struct.Struct("!HH")
 _NAME_RDATA = frozenset({2, 5, 6, 12, 39, 15, 33})  # record types whose data holds a name
 _NAME_STEPS = 512  # labels + pointers walked for one name
 _NAME_RANGE = range(_NAME_STEPS)
@@ -177,8 +176,9 @@ def _render(raw: bytes) -> str:
 
 @functools.lru_cache(maxsize=4096)  # a response repeats the names of its query
 def _plain_labels(wire: bytes) -> tuple[str, int]:
-    """(name, labels) of uncompressed labels that fill ``wire`` (no zero byte) exactly within the
-    label budget of one name, else ("", -1)."""
+    """(name, labels) of the usual name: uncompressed labels that fill ``wire``, the bytes up to the
+    next zero, exactly and within the label budget of one name; else ("", -1) and _Reader._walk
+    reads the name."""
     parts: list[bytes] = []
     pos = 0
     while pos < len(wire) and wire[pos] < 0x40:
@@ -189,15 +189,6 @@ def _plain_labels(wire: bytes) -> tuple[str, int]:
     if not parts:
         return _ROOT, 0
     return (_TOO_LONG if pos > _MAX_NAME + 1 else _render(b".".join(parts))), len(parts)
-
-
-def _plain_name(data: bytes, pos: int) -> tuple[str, int, int]:
-    """(name, offset after it, labels) of the name at ``pos`` if it is uncompressed labels ending at
-    the next zero byte, within the label budget of one name, else ("", -1, -1): the usual case, read
-    here without _Reader._walk."""
-    zero = data.find(0, pos)
-    name, labels = _plain_labels(data[pos:zero]) if zero >= 0 else ("", -1)
-    return name, (zero + 1 if labels >= 0 else -1), labels
 
 
 _Questions = list[tuple[str, int]]
@@ -222,13 +213,14 @@ class _Reader:
             cached = self.cache.get(target) if target < pos else None
             if cached is not None:
                 return cached, pos + 2
-        elif not limit:
-            name, end, labels = _plain_name(data, pos)
-            if end > 0 and labels < self.steps:
+        elif not limit:  # the usual: uncompressed labels up to the next zero byte
+            end = data.find(0, pos)
+            name, labels = _plain_labels(data[pos:end]) if end >= 0 else ("", -1)
+            if 0 <= labels < self.steps:
                 self.steps -= labels + 1
                 if name != _ROOT:
                     self.cache[pos] = name
-                return name, end
+                return name, end + 1
         name, end = self._walk(pos, limit)
         if not limit and name != _ROOT:
             self.cache[pos] = name
@@ -374,20 +366,6 @@ def _txt(blob: bytes) -> str:
     return text.decode("ascii") if not _NOT_PLAIN.search(text) else format_text(text)[:_MAX_TEXT]
 
 
-def _echo_answers(data: bytes, pos: int, count: int, name: str, out: _Answers) -> tuple[int, int]:
-    """Append the records at ``pos`` that _Reader.read would read without walking a name: owner a
-    pointer to the (one, plain) question's ``name``, data without a name. Return the offset after
-    them and how many of the ``count`` records are left."""
-    while count and data[pos : pos + 2] == b"\xc0\x0c" and pos + 12 <= len(data):
-        rtype, _, ttl, rdlen = _RR.unpack_from(data, pos + 2)
-        if pos + 12 + rdlen > len(data) or rtype in _NAME_RDATA:
-            break
-        out.append((name, rtype, ttl, _rdata_text(rtype, data[pos + 12 : pos + 12 + rdlen])))
-        pos += 12 + rdlen
-        count -= 1
-    return pos, count
-
-
 def parse_message(data: bytes) -> DnsMessage:
     """Parse the header, questions and answers of one DNS message (without a TCP length prefix).
 
@@ -507,44 +485,74 @@ class DnsDissector:
             self._garbage(f"payload of {len(data)} bytes is not a DNS message")
         else:
             data = data if type(data) is bytes else bytes(data)
-            qdcount, ancount = _COUNTS.unpack_from(data, 4)
-            questions: _Questions = []
-            answers: _Answers = []
-            pos = 12
-            steps = 0
-            if qdcount == 1:  # the usual: one question with a plain name, and records of that name
-                name, end, labels = _plain_name(data, 12)
-                if 0 < end <= len(data) - 4:
-                    questions.append((name, (data[end] << 8) | data[end + 1]))
-                    pos, qdcount, steps = end + 4, 0, labels + 1
-                    if ancount and name != _ROOT:
-                        pos, ancount = _echo_answers(data, pos, ancount, name, answers)
-            if qdcount or ancount:
-                reader = _Reader(data)
-                reader.steps -= steps
-                if questions and questions[0][0] != _ROOT:
-                    reader.cache[12] = questions[0][0]
-                reader.read(pos, questions, qdcount, answers, ancount)
-                steps = reader.spent()
-            response = data[2] >= 0x80
-            if questions or answers or (response and _empty(data)):
-                self._messages += 1
-                seen = self._questions
-                for question in questions:
-                    if len(seen) < MAX_RECORDS and question not in seen:
-                        seen.add(question)
-                        facts.dns_queries.append(question[0])
-                        facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
-                if response:
-                    facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
-                    if answers:
-                        self._record_answers(questions, answers, facts)
+            end = data.find(0, 12) if data[4] == 0 and data[5] == 1 else -1
+            name, labels = _plain_labels(data[12:end]) if end > 0 else ("", -1)
+            if labels >= 0 and end + 5 <= len(data):
+                self._steps += self._one_question(data, name, end + 5, labels + 1, facts)
             else:
-                self._garbage(f"payload of {len(data)} bytes is not a DNS message")
-            self._steps += steps
+                self._steps += self._message(data, facts)
         if self._steps > MAX_FLOW_STEPS:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
+
+    def _one_question(self, data: bytes, name: str, pos: int, steps: int, facts: L7Facts) -> int:
+        """Record a message whose one question, ``name`` (plain, ``steps`` to read), ends at ``pos``,
+        as _message would (the usual message); return the steps walked."""
+        question = (name, (data[pos - 4] << 8) | data[pos - 3])
+        self._messages += 1
+        seen = self._questions
+        if len(seen) < MAX_RECORDS and question not in seen:
+            seen.add(question)
+            facts.dns_queries.append(name)
+            facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
+        if data[2] >= 0x80:
+            facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
+        count = (data[6] << 8) | data[7]
+        if not count:
+            return steps
+        answers: _Answers = []
+        n = len(data)
+        while count and pos + 12 <= n and data[pos] == 0xC0 and data[pos + 1] == 12 and name != _ROOT:
+            # the usual record: its owner a pointer to the question, data without a name
+            rtype, _, ttl, rdlen = _RR.unpack_from(data, pos + 2)
+            if pos + 12 + rdlen > n or rtype in _NAME_RDATA:
+                break
+            answers.append((name, rtype, ttl, _rdata_text(rtype, data[pos + 12 : pos + 12 + rdlen])))
+            pos += 12 + rdlen
+            count -= 1
+        if count:
+            reader = _Reader(data)
+            reader.steps -= steps
+            if name != _ROOT:
+                reader.cache[12] = name
+            reader.read(pos, [], 0, answers, count)
+            steps = reader.spent()
+        if answers and data[2] >= 0x80:
+            self._record_answers([question], answers, facts)
+        return steps
+
+    def _message(self, data: bytes, facts: L7Facts) -> int:
+        """Parse any message, then record it (or count it as garbage); return the steps walked."""
+        questions: _Questions = []
+        answers: _Answers = []
+        reader = _Reader(data)
+        reader.read(12, questions, (data[4] << 8) | data[5], answers, (data[6] << 8) | data[7])
+        response = data[2] >= 0x80
+        if not (questions or answers or (response and _empty(data))):
+            self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+            return reader.spent()
+        self._messages += 1
+        seen = self._questions
+        for question in questions:
+            if len(seen) < MAX_RECORDS and question not in seen:
+                seen.add(question)
+                facts.dns_queries.append(question[0])
+                facts.dns_qtypes.append(TYPE_NAMES.get(question[1]) or type_name(question[1]))
+        if response:
+            facts.dns_rcode = RCODE_NAMES.get(data[3] & 0xF) or rcode_name(data[3] & 0xF)
+            if answers:
+                self._record_answers(questions, answers, facts)
+        return reader.spent()
 
     def _garbage(self, why: str) -> None:
         self._bad += 1

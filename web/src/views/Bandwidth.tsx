@@ -1,0 +1,211 @@
+import { useMemo, useState } from "preact/hooks";
+import { rangeParams, useApi, useApp, useFeed } from "../app/store";
+import { axisStyle, baseOption, keyColor, type Palette } from "../charts/echarts";
+import { Chart } from "../components/Chart";
+import { DataTable, type TableColumn } from "../components/DataTable";
+import { Card, Empty, ErrorNote, PageHead, Segmented, Stat } from "../components/ui";
+import * as fmt from "../lib/format";
+import type { HostMetrics, HostRow, SeriesPoint } from "../types";
+import { metricsHost } from "./System";
+
+type By = "process" | "remote" | "app" | "host";
+
+interface KeyTotal {
+  key: string;
+  bytes_in: number;
+  bytes_out: number;
+  bytes: number;
+  flows: number;
+  packets: number;
+}
+
+export function totals(points: SeriesPoint[]): KeyTotal[] {
+  const m = new Map<string, KeyTotal>();
+  for (const p of points) {
+    const t = m.get(p.key) ?? { key: p.key, bytes_in: 0, bytes_out: 0, bytes: 0, flows: 0, packets: 0 };
+    t.bytes_in += p.bytes_in;
+    t.bytes_out += p.bytes_out;
+    t.bytes += p.bytes_in + p.bytes_out;
+    t.flows += p.flows;
+    t.packets += p.packets;
+    m.set(p.key, t);
+  }
+  return [...m.values()];
+}
+
+const totalCols: TableColumn<KeyTotal>[] = [
+  { key: "key", label: "Key", width: 2 },
+  { key: "bytes_in", label: "Down", numeric: true, px: 96, text: (t) => fmt.bytes(t.bytes_in) },
+  { key: "bytes_out", label: "Up", numeric: true, px: 96, text: (t) => fmt.bytes(t.bytes_out) },
+  { key: "bytes", label: "Total", numeric: true, px: 96, text: (t) => fmt.bytes(t.bytes) },
+  { key: "flows", label: "Flows", numeric: true, px: 80, text: (t) => fmt.count(t.flows) },
+];
+
+const timeAxis = (p: Palette) => ({ type: "time", ...axisStyle(p), axisLabel: { color: p.faint, fontSize: 11, hideOverlap: true }, splitLine: { show: false } });
+const rateAxis = (p: Palette) => ({ type: "value", ...axisStyle(p), axisLabel: { color: p.faint, fontSize: 11, formatter: (v: number) => fmt.bitrate(v) } });
+
+function LiveChart({ host }: { host: string | null }) {
+  const feed = useFeed(1000);
+  const series = useMemo(() => {
+    const hosts = host ? [host] : [...feed.rates.keys()];
+    const byTs = new Map<number, { rx: number; tx: number; flow: number }>();
+    for (const h of hosts) {
+      for (const s of feed.rates.get(h) ?? []) {
+        const t = Math.round(s.ts);
+        const v = byTs.get(t) ?? { rx: 0, tx: 0, flow: 0 };
+        v.rx += s.rx ?? 0;
+        v.tx += s.tx ?? 0;
+        v.flow += s.flowBytes;
+        byTs.set(t, v);
+      }
+    }
+    const cutoff = Date.now() / 1000 - 300;
+    return [...byTs.entries()].filter(([t]) => t >= cutoff).sort((a, b) => a[0] - b[0]);
+  }, [feed.version, host]);
+  const last = series[series.length - 1]?.[1];
+  return (
+    <Card title="Live, 1 s" actions={<span class="muted small">last 5 minutes · interfaces and flows</span>} testid="bandwidth-live">
+      <div class="stat-row compact">
+        <Stat label="Down" value={fmt.bitrate(last?.rx)} tone="down" testid="live-down" />
+        <Stat label="Up" value={fmt.bitrate(last?.tx)} tone="up" testid="live-up" />
+        <Stat label="In ended flows" value={fmt.bitrate(last?.flow)} />
+      </div>
+      {series.length < 2 ? (
+        <Empty icon="chart" title="Waiting for rates">
+          Each host sends its interface rates every second.
+        </Empty>
+      ) : (
+        <Chart
+          height={200}
+          deps={[series]}
+          option={(p) => ({
+            ...baseOption(p),
+            animation: false,
+            grid: { left: 70, right: 16, top: 28, bottom: 24 },
+            tooltip: { ...baseOption(p).tooltip, trigger: "axis", valueFormatter: (v: number) => fmt.bitrate(v) },
+            xAxis: timeAxis(p),
+            yAxis: rateAxis(p),
+            series: [
+              { name: "Down", type: "line", showSymbol: false, smooth: 0.3, data: series.map(([t, v]) => [t * 1000, v.rx]), lineStyle: { width: 1.6, color: p.down }, itemStyle: { color: p.down }, areaStyle: { opacity: 0.12, color: p.down } },
+              { name: "Up", type: "line", showSymbol: false, smooth: 0.3, data: series.map(([t, v]) => [t * 1000, v.tx]), lineStyle: { width: 1.6, color: p.up }, itemStyle: { color: p.up }, areaStyle: { opacity: 0.12, color: p.up } },
+              { name: "Flows", type: "line", showSymbol: false, step: "end", data: series.map(([t, v]) => [t * 1000, v.flow]), lineStyle: { width: 1, type: "dashed", color: p.faint }, itemStyle: { color: p.faint } },
+            ],
+          })}
+        />
+      )}
+    </Card>
+  );
+}
+
+function InterfaceChart({ host }: { host: string | null }) {
+  const app = useApp();
+  const hosts = useApi<HostRow[]>("/hosts", () => ({}), [], 30_000);
+  const name = host ?? metricsHost(hosts.data);
+  const metrics = useApi<HostMetrics[]>(name ? `/hosts/${encodeURIComponent(name)}/metrics` : null, () => ({ ...rangeParams(), host: undefined, limit: 2000 }), [name, app.range.key], 15_000);
+  const series = useMemo(() => {
+    const m = new Map<string, { rx: [number, number][]; tx: [number, number][]; total: number }>();
+    for (const s of metrics.data ?? []) {
+      for (const i of s.interfaces ?? []) {
+        if (i.name === "lo") continue;
+        const e = m.get(i.name) ?? { rx: [], tx: [], total: 0 };
+        e.rx.push([s.ts * 1000, i.rx_bytes_s ?? 0]);
+        e.tx.push([s.ts * 1000, i.tx_bytes_s ?? 0]);
+        e.total += (i.rx_bytes_s ?? 0) + (i.tx_bytes_s ?? 0);
+        m.set(i.name, e);
+      }
+    }
+    return [...m.entries()].filter(([, e]) => e.total > 0).sort((a, b) => b[1].total - a[1].total).slice(0, 6);
+  }, [metrics.data]);
+  return (
+    <Card title="Per interface" actions={<span class="muted small">{name ?? "no host"} · {app.range.label.toLowerCase()}</span>} testid="bandwidth-interfaces">
+      {metrics.error ? (
+        <ErrorNote error={metrics.error} onRetry={metrics.reload} />
+      ) : series.length === 0 ? (
+        <Empty icon="chart" title={metrics.loading ? "Loading" : "No interface traffic in this range"}>
+          Host metrics are sampled every 10 seconds.
+        </Empty>
+      ) : (
+        <Chart
+          height={220}
+          deps={[series]}
+          replace
+          option={(p) => ({
+            ...baseOption(p),
+            grid: { left: 70, right: 16, top: 32, bottom: 24 },
+            tooltip: { ...baseOption(p).tooltip, trigger: "axis", valueFormatter: (v: number) => fmt.bitrate(v) },
+            xAxis: timeAxis(p),
+            yAxis: rateAxis(p),
+            series: series.flatMap(([n, e], i) => [
+              { name: `${n} down`, type: "line", showSymbol: false, data: e.rx, lineStyle: { width: 1.5, color: p.series[(2 * i) % p.series.length] }, itemStyle: { color: p.series[(2 * i) % p.series.length] } },
+              { name: `${n} up`, type: "line", showSymbol: false, data: e.tx, lineStyle: { width: 1.5, type: "dashed", color: p.series[(2 * i + 1) % p.series.length] }, itemStyle: { color: p.series[(2 * i + 1) % p.series.length] } },
+            ]),
+          })}
+        />
+      )}
+    </Card>
+  );
+}
+
+export function Bandwidth() {
+  const app = useApp();
+  const [by, setBy] = useState<By>("process");
+  const step = app.range.seconds ? app.range.step : 86400;
+  const data = useApi<SeriesPoint[]>("/bandwidth", () => rangeParams({ by, step, n: 8 }), [by, app.range.key, app.host], 15_000);
+  const keys = useMemo(() => totals(data.data ?? []).sort((a, b) => b.bytes - a.bytes), [data.data]);
+  const stacked = useMemo(() => {
+    const order = keys.map((k) => k.key);
+    const byKey = new Map<string, [number, number][]>(order.map((k) => [k, []]));
+    for (const p of data.data ?? []) byKey.get(p.key)?.push([p.ts * 1000, (p.bytes_in + p.bytes_out) / step]);
+    for (const list of byKey.values()) list.sort((a, b) => a[0] - b[0]);
+    return order.map((k) => ({ key: k, data: byKey.get(k) ?? [] }));
+  }, [data.data, keys, step]);
+
+  return (
+    <div class="view view-bandwidth">
+      <PageHead title="Bandwidth" subtitle="Up and down per interface, per process and per remote host: live every second, and as history.">
+        <Segmented
+          label="Split by"
+          value={by}
+          options={[
+            { value: "process", label: "Process" },
+            { value: "remote", label: "Remote host" },
+            { value: "app", label: "Application" },
+            { value: "host", label: "Host" },
+          ]}
+          onChange={setBy}
+        />
+      </PageHead>
+      <div class="grid-2">
+        <LiveChart host={app.host} />
+        <InterfaceChart host={app.host} />
+      </div>
+      {data.error && <ErrorNote error={data.error} onRetry={data.reload} />}
+      <div class="grid-2 grow">
+        <Card title={`History by ${by}`} actions={<span class="muted small">{app.range.label.toLowerCase()} · {fmt.duration(step)} steps</span>} testid="bandwidth-history">
+          {keys.length === 0 ? (
+            <Empty icon="chart" title={data.loading ? "Loading" : "No flow in this range"}>
+              Try a longer range.
+            </Empty>
+          ) : (
+            <Chart
+              height={280}
+              deps={[stacked]}
+              replace
+              option={(p) => ({
+                ...baseOption(p),
+                grid: { left: 70, right: 16, top: 40, bottom: 24 },
+                tooltip: { ...baseOption(p).tooltip, trigger: "axis", valueFormatter: (v: number) => fmt.bitrate(v) },
+                xAxis: timeAxis(p),
+                yAxis: rateAxis(p),
+                series: stacked.map((s) => ({ name: s.key, type: "bar", stack: "all", data: s.data, barMaxWidth: 24, itemStyle: { color: keyColor(s.key, p) }, emphasis: { focus: "series" } })),
+              })}
+            />
+          )}
+        </Card>
+        <Card title={`Totals by ${by}`} pad={false}>
+          <DataTable name={`Bandwidth by ${by}`} columns={totalCols} rows={keys} rowKey={(k) => k.key} sort={{ key: "bytes", dir: "desc" }} loading={data.loading} height={320} emptyTitle="No traffic in this range" />
+        </Card>
+      </div>
+    </div>
+  );
+}

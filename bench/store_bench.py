@@ -27,6 +27,7 @@ import argparse
 import copy
 import datetime
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -144,27 +145,49 @@ def synthetic(
         k += size
 
 
-def ingest(store: SqlStore, batches: Iterator[tuple[str, list[FlowRecord]]]) -> dict[str, float]:
-    """Write every batch; flows per wall second and per CPU second of this process."""
-    wall = cpu = 0.0
+def cluster_cpu(data_dir: Path) -> Callable[[], float]:
+    """CPU seconds used so far by every process of a local PostgreSQL cluster (postmaster + children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        master = int((data_dir / "postmaster.pid").read_text().split()[0])
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid = int(stat.parent.name)
+            if pid == master or int(fields[1]) == master:
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+    return used
+
+
+def ingest(
+    store: SqlStore, batches: Iterator[tuple[str, list[FlowRecord]]], server_cpu: Callable[[], float] | None
+) -> dict[str, float]:
+    """Write every batch; flows per wall second, per CPU second of this process, and per CPU second
+    of this process and the database server together (PostgreSQL on this machine)."""
+    wall = cpu = server = 0.0
     count = 0
     for i, (host, recs) in enumerate(batches):
+        s0 = server_cpu() if server_cpu else 0.0
         w, c = time.perf_counter(), time.process_time()
         count += store.write_flows(recs, host, f"bench-{i}")
         wall += time.perf_counter() - w
         cpu += time.process_time() - c
+        server += (server_cpu() - s0) if server_cpu else 0.0
         if i % 50 == 0:
             print(
-                f"  {count:>10} flows  {count / wall:>9.0f}/s wall  {count / cpu:>9.0f}/s cpu",
+                f"  {count:>10} flows  {count / wall:>9.0f}/s wall  {count / (cpu + server):>9.0f}/s cpu",
                 file=sys.stderr,
             )
-    return {
-        "flows": count,
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "flows_per_s_wall": count / wall,
-        "flows_per_s_cpu": count / cpu,
-    }
+    out = {"flows": count, "wall_s": wall, "client_cpu_s": cpu, "flows_per_s_wall": count / wall}
+    out["server_cpu_s"] = server
+    out["flows_per_cpu_s"] = count / (cpu + server)
+    return out
 
 
 def queries(store: SqlStore, hours: float) -> dict[str, Callable[[], Any]]:
@@ -235,7 +258,7 @@ def run_backend(
     if store.stats()["flows"] == 0:
         print(f"{cfg.backend}: ingesting {n} flows", file=sys.stderr)
         flows = synthetic(templates, n, args.hours, args.hosts, args.remotes, args.batch)
-        result["ingest"] = ingest(store, flows)
+        result["ingest"] = ingest(store, flows, args.server_cpu)
         t = time.perf_counter()
         result["rollup_merged_rows"] = store.rollup(T_END + 3600)
         result["rollup_s"] = time.perf_counter() - t
@@ -266,11 +289,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="DuckDB worker threads (default 1: one core)")
     ap.add_argument("--json", default=None, help="result file (default bench/results/store-DATE.json)")
     args = ap.parse_args()
+    args.server_cpu = None
 
     t = time.perf_counter()
     templates = corpus_templates(args.corpus)
     print(f"{len(templates)} corpus flows as templates ({time.perf_counter() - t:.1f} s)", file=sys.stderr)
-    report: dict[str, Any] = {"args": vars(args), "templates": len(templates)}
+    report: dict[str, Any] = {"args": dict(vars(args)), "templates": len(templates)}
     if args.backend in ("duckdb", "both"):
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             path = Path(args.db) if args.db else Path(tmp) / "bench.duckdb"
@@ -286,6 +310,7 @@ def main() -> None:
             cluster = PgCluster()
             cluster.start()
             dsn = cluster.create_database("bench")
+            args.server_cpu = cluster_cpu(cluster.data)
         try:
             cfg = StoreConfig(backend="postgresql", dsn=dsn)
             report["postgresql"] = run_backend(cfg, args, templates, args.pg_flows or args.flows)
@@ -295,7 +320,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     out = Path(args.json) if args.json else RESULTS / f"store-{datetime.date.today()}.json"
     out.write_text(json.dumps(report, indent=1))
-    print(json.dumps({k: v.get("ingest") for k, v in report.items() if isinstance(v, dict)}, indent=1))
+    print(json.dumps({k: report[k].get("ingest") for k in ("duckdb", "postgresql") if k in report}, indent=1))
     print(f"written {out}")
 
 

@@ -265,3 +265,12 @@ def test_time_sorted_pages_over_sparse_days(store: SqlStore, sort: str) -> None:
         assert got == [r.uid for r in want], rng
     first = store.flows(FlowQuery(start=start, sort="ts_first", limit=1)).items[0]
     assert first["uid"] == early.uid
+
+
+@pytest.mark.parametrize("values", [['q"uote', "back\\slash", "ünïcödé", "x,y"], ["tab\tand\nnewline", "é"]])
+def test_list_values_survive_the_round_trip(store: SqlStore, values: list[str]) -> None:
+    rec = flows(1)[0]
+    rec = dataclasses.replace(rec, l7=dataclasses.replace(rec.l7, tls_alpn=values, http_hosts=["a", "b"]))
+    store.write_flows([rec, *flows(2, start=1)], "h1")
+    item = store.flows(FlowQuery(text=rec.uid)).items[0]
+    assert (item["tls_alpn"], item["http_hosts"], item["intel"]) == (values, ["a", "b"], ["firehol:attacks"])

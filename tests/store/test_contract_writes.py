@@ -104,6 +104,15 @@ def test_a_bad_record_leaves_nothing_written(store: SqlStore, bad: dict[str, obj
     assert store.write_flows(flows(10), "h1", "b1") == 10  # the batch id was not taken
 
 
+@pytest.mark.parametrize("alpn", ["h2", ["h2", None], [1]])
+def test_a_bad_list_field_is_refused(store: SqlStore, alpn: object) -> None:
+    batch = flows(3)
+    batch[1] = dataclasses.replace(batch[1], l7=dataclasses.replace(batch[1].l7, tls_alpn=alpn))
+    with pytest.raises(StoreInputError, match="tls_alpn"):
+        store.write_flows(batch, "h1", "b1")
+    assert store.stats() == EMPTY
+
+
 def test_a_bad_part_of_a_mixed_batch_leaves_nothing_written(store: SqlStore) -> None:
     bad_sock = dataclasses.replace(connection(22, T0), local_port="ssh")  # type: ignore[arg-type]
     with pytest.raises(StoreInputError):
@@ -114,6 +123,8 @@ def test_a_bad_part_of_a_mixed_batch_leaves_nothing_written(store: SqlStore) -> 
         store.write_flows([{"uid": "x"}], "h1")  # type: ignore[list-item]
     with pytest.raises(StoreInputError):
         store.write_flows(flows(2), "")
+    with pytest.raises(StoreInputError, match="status"):
+        store.write_alerts([alert("a1", T0, status="closed")], "h1")
     assert store.stats() == EMPTY
 
 

@@ -170,7 +170,8 @@ class SeriesPoint:
 
 @dataclass(slots=True)
 class HostRow:
-    """A host that reported (or this host): agent, first and last report, latest metrics sample."""
+    """A host that reported (or this host): agent, first and last report, and its latest metrics
+    sample (from the day before its last report; None when there is none)."""
 
     name: str
     agent_id: str | None
@@ -398,9 +399,10 @@ class Store(Protocol):
 
     # -- maintenance -------------------------------------------------------------------------------
     def rollup(self, now: float) -> int:
-        """Compact the rollups: merge the partial rows written with each batch into one row per key
-        for buckets that ended before ``now``; returns rows merged away. Safe to call any time (the
-        server calls it every minute); queries give the same answers before and after."""
+        """Compact the rollups: merge the partial rows written with each batch (late ones included)
+        into one row per key for buckets that ended before ``now``; returns rows merged away. Safe
+        to call any time (the server calls it every minute); queries answer the same before and
+        after."""
         ...
 
     def retain(self, now: float) -> dict[str, int]:

@@ -9,6 +9,8 @@ key and row id alone, and only its rows are then read in full (late materialisat
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from flowradar.store.base import FLOW_SORTS, FlowQuery, Page, StoreInputError
@@ -16,13 +18,15 @@ from flowradar.store.rows import row_dict
 from flowradar.store.schema import FLOW_COLUMNS, column_list
 from flowradar.store.tx import Tx, check_limit, decode_cursor, encode_cursor
 
-SORT_EXPR = {
-    "ts_first": "ts_first",
-    "ts_last": "ts_last",
-    "bytes": "(src_bytes + dst_bytes)",
-    "packets": "(src_packets + dst_packets)",
-    "duration": "(ts_last - ts_first)",
-}
+SORT_EXPR: Mapping[str, str] = MappingProxyType(
+    {
+        "ts_first": "ts_first",
+        "ts_last": "ts_last",
+        "bytes": "(src_bytes + dst_bytes)",
+        "packets": "(src_packets + dst_packets)",
+        "duration": "(ts_last - ts_first)",
+    }
+)
 TEXT_COLUMNS = "name, tls_sni, http_host, process, as_org, src_ip, dst_ip, uid"
 """Columns a text search looks in."""
 FIRST_WINDOW_S = 60.0

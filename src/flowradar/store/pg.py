@@ -37,12 +37,28 @@ def _pg(sql: str) -> str:
 
 
 def _json_lists(col: pa.ChunkedArray) -> pa.Array:
-    """A list<string> column as JSON text (empty lists as NULL); only non-empty lists are visited."""
-    filled = np.nonzero(pc.fill_null(pc.list_value_length(col), 0).to_numpy())[0]
-    cells: list[str | None] = [None] * len(col)
-    for i, value in zip(filled.tolist(), col.take(filled).to_pylist(), strict=True):
-        cells[i] = json.dumps(value)
-    return pa.array(cells, type=pa.string())
+    """A list<string> column as JSON text, computed column-wise (empty lists become NULL).
+
+    Strings are escaped for JSON by Arrow kernels; a column holding a control character falls back
+    to :func:`json.dumps` for its non-empty lists.
+    """
+    arr = col.combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(arr), 0)
+    flat = pc.list_flatten(arr)
+    if len(flat) == 0:
+        return pa.nulls(len(arr), pa.string())
+    if pc.any(pc.match_substring_regex(flat, "[\\x00-\\x1f]")).as_py():
+        filled = np.nonzero(lengths.to_numpy())[0]
+        cells: list[str | None] = [None] * len(arr)
+        for i, value in zip(filled.tolist(), arr.take(filled).to_pylist(), strict=True):
+            cells[i] = json.dumps(value)
+        return pa.array(cells, type=pa.string())
+    escaped = pc.replace_substring(pc.replace_substring(flat, "\\", "\\\\"), '"', '\\"')
+    offsets = pc.subtract(arr.offsets, arr.offsets[0])  # a sliced array's offsets start past 0
+    lists = pa.ListArray.from_arrays(offsets, escaped)
+    joined = pc.binary_join(lists, '","')
+    text = pc.binary_join_element_wise('["', joined, '"]', "")
+    return pc.if_else(pc.greater(lengths, 0), text, pa.scalar(None, pa.string()))
 
 
 class _PgTx:

@@ -7,7 +7,8 @@ alert lists read their tables with keyset pagination (an opaque cursor holding t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from flowradar.model.alert import SEVERITIES, severity_rank
@@ -40,7 +41,11 @@ from flowradar.store.tx import MAX_LIMIT, Tx, check_limit, decode_cursor, encode
 T = TypeVar("T")
 FINE_RANGE_S = 6 * 3600.0
 """Ranges up to this long read the 1-minute rollup; longer ones the 1-hour rollup."""
-SERIES_KEYS = {"host": "host", "process": "coalesce(process, 'unknown')", "remote": "remote", "app": "app"}
+LATEST_METRICS_S = 86400.0
+"""hosts() looks for a host's latest metrics sample this far back from its last report."""
+SERIES_KEYS: Mapping[str, str] = MappingProxyType(
+    {"host": "host", "process": "coalesce(process, 'unknown')", "remote": "remote", "app": "app"}
+)
 TABLES = (
     "flows",
     "connections",
@@ -249,7 +254,8 @@ class QueryMixin:
     def hosts(self) -> list[HostRow]:
         """See :meth:`flowradar.store.base.Store.hosts`."""
         metrics_sql = (
-            f"SELECT {column_list(METRICS_COLUMNS)} FROM host_metrics WHERE host = ? ORDER BY ts DESC LIMIT 1"
+            f"SELECT {column_list(METRICS_COLUMNS)} FROM host_metrics WHERE host = ? AND ts >= ? "
+            "ORDER BY ts DESC LIMIT 1"
         )
 
         def op(tx: Tx) -> list[HostRow]:
@@ -257,7 +263,7 @@ class QueryMixin:
             for name, agent, first, last in tx.fetch(
                 "SELECT name, agent_id, first_seen, last_seen FROM hosts ORDER BY name"
             )[1]:
-                names, rows = tx.fetch(metrics_sql, (name,))
+                names, rows = tx.fetch(metrics_sql, (name, last - LATEST_METRICS_S))
                 latest = self._metrics(names, rows)
                 out.append(HostRow(name, agent, first, last, latest[0] if latest else None))
             return out

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -33,13 +34,15 @@ from flowradar.store.schema import (
     ColumnSpec,
 )
 
-ARROW_TYPES = {
-    "text": pa.string(),
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-    "strlist": pa.list_(pa.string()),
-}
+ARROW_TYPES: Mapping[str, pa.DataType] = MappingProxyType(
+    {
+        "text": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "strlist": pa.list_(pa.string()),
+    }
+)
 MAX_FLOW_SECONDS = 31 * 86400.0
 """A flow lasting longer than this is refused as invalid (bogus timestamps)."""
 
@@ -75,6 +78,8 @@ def _arrow_column(spec: ColumnSpec, values: list[Any], what: str) -> pa.Array:
         if spec.kind == "strlist" and str in set(map(type, values)):  # Arrow would split the text
             raise TypeError("expected a list of strings, got a string")
         arr = pa.array(values, type=ARROW_TYPES[spec.kind])
+        if spec.kind == "strlist" and pc.list_flatten(arr).null_count:
+            raise TypeError("lists must hold strings, not None")
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
         raise StoreInputError(f"{what}: invalid value in column '{spec.name}': {exc}") from None
     if not spec.nullable and arr.null_count:
@@ -187,7 +192,6 @@ def rollup_table(flows: pa.Table, step: float) -> pa.Table:
     )
     arrays = [grouped[name] for name in keys]
     arrays += [grouped[f"{m}_sum"] for m in ("flows", "packets", "bytes_in", "bytes_out")]
-    arrays.append(pa.array(np.ones(len(grouped), dtype=bool)))
     return pa.Table.from_arrays(arrays, schema=rollup_schema())
 
 
@@ -198,13 +202,15 @@ def rollup_schema() -> pa.Schema:
 
 # -- reading back ----------------------------------------------------------------------------------
 
-_LIST_ITEMS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "dns_answers": lambda d: DnsAnswer(**d),
-    "interfaces": lambda d: InterfaceMetrics(**d),
-    "disks": lambda d: DiskUsage(**d),
-    "disk_io": lambda d: DiskIO(**d),
-    "processes": lambda d: ProcessMetrics(**d),
-}
+_LIST_ITEMS: Mapping[str, Callable[[dict[str, Any]], Any]] = MappingProxyType(
+    {
+        "dns_answers": lambda d: DnsAnswer(**d),
+        "interfaces": lambda d: InterfaceMetrics(**d),
+        "disks": lambda d: DiskUsage(**d),
+        "disk_io": lambda d: DiskIO(**d),
+        "processes": lambda d: ProcessMetrics(**d),
+    }
+)
 
 
 def decode_json(value: Any, empty: Any) -> Any:

@@ -8,7 +8,9 @@ class later becomes a nullable column on the next :meth:`Store.migrate` (see :fu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from flowradar.model.alert import Alert
 from flowradar.model.connection import Connection
@@ -19,24 +21,26 @@ from flowradar.model.schema import columns_of
 Dialect = str
 """'duckdb' or 'postgresql'."""
 
-SQL_TYPES: dict[str, dict[str, str]] = {
-    "duckdb": {
-        "text": "VARCHAR",
-        "int": "BIGINT",
-        "float": "DOUBLE",
-        "bool": "BOOLEAN",
-        "json": "VARCHAR",
-        "strlist": "VARCHAR[]",
-    },
-    "postgresql": {
-        "text": "TEXT",
-        "int": "BIGINT",
-        "float": "DOUBLE PRECISION",
-        "bool": "BOOLEAN",
-        "json": "JSONB",
-        "strlist": "JSONB",
-    },
-}
+SQL_TYPES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "duckdb": {
+            "text": "VARCHAR",
+            "int": "BIGINT",
+            "float": "DOUBLE",
+            "bool": "BOOLEAN",
+            "json": "VARCHAR",
+            "strlist": "VARCHAR[]",
+        },
+        "postgresql": {
+            "text": "TEXT",
+            "int": "BIGINT",
+            "float": "DOUBLE PRECISION",
+            "bool": "BOOLEAN",
+            "json": "JSONB",
+            "strlist": "JSONB",
+        },
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +80,14 @@ FLOW_COLUMNS = record_columns(FlowRecord)
 CONNECTION_COLUMNS = record_columns(Connection)
 METRICS_COLUMNS = record_columns(HostMetrics)
 ALERT_COLUMNS = record_columns(Alert)
-RECORD_TABLES: dict[str, tuple[ColumnSpec, ...]] = {
-    "flows": FLOW_COLUMNS,
-    "connections": CONNECTION_COLUMNS,
-    "host_metrics": METRICS_COLUMNS,
-    "alerts": ALERT_COLUMNS,
-}
+RECORD_TABLES: Mapping[str, tuple[ColumnSpec, ...]] = MappingProxyType(
+    {
+        "flows": FLOW_COLUMNS,
+        "connections": CONNECTION_COLUMNS,
+        "host_metrics": METRICS_COLUMNS,
+        "alerts": ALERT_COLUMNS,
+    }
+)
 
 ROLLUP_DIMS: tuple[ColumnSpec, ...] = (
     ColumnSpec("bucket", "float", False, "bucket start, seconds since the epoch"),
@@ -104,8 +110,8 @@ ROLLUP_MEASURES: tuple[ColumnSpec, ...] = (
     ColumnSpec("bytes_in", "float", False, "bytes from the remote endpoint"),
     ColumnSpec("bytes_out", "float", False, "bytes to the remote endpoint"),
 )
-ROLLUP_COLUMNS = (*ROLLUP_DIMS, *ROLLUP_MEASURES, ColumnSpec("partial", "bool", False, "not yet merged"))
-ROLLUP_TABLES = {"rollup_1m": 60.0, "rollup_1h": 3600.0}
+ROLLUP_COLUMNS = (*ROLLUP_DIMS, *ROLLUP_MEASURES)
+ROLLUP_TABLES: Mapping[str, float] = MappingProxyType({"rollup_1m": 60.0, "rollup_1h": 3600.0})
 """Rollup table -> bucket width in seconds."""
 
 
@@ -141,6 +147,8 @@ def _v1(dialect: Dialect) -> list[str]:
         "first_seen DOUBLE PRECISION NOT NULL, last_seen DOUBLE PRECISION NOT NULL)",
         "CREATE TABLE IF NOT EXISTS batches (kind TEXT NOT NULL, batch_id TEXT NOT NULL, host TEXT NOT NULL, "
         "rows BIGINT NOT NULL, written DOUBLE PRECISION NOT NULL, PRIMARY KEY (kind, host, batch_id))",
+        "CREATE TABLE IF NOT EXISTS rollup_dirty (tbl TEXT NOT NULL, bucket DOUBLE PRECISION NOT NULL, "
+        "PRIMARY KEY (tbl, bucket))",
         "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, "
         "role TEXT NOT NULL, created DOUBLE PRECISION NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS tokens (id {ident}, kind TEXT NOT NULL, name TEXT NOT NULL, "
@@ -179,15 +187,14 @@ def _v2_indexes(dialect: Dialect) -> list[str]:
     ]
     for table in ROLLUP_TABLES:
         out += [
-            f"CREATE INDEX IF NOT EXISTS {table}_bucket ON {table} (bucket)",
+            f"CREATE INDEX IF NOT EXISTS {table}_bucket ON {table} USING brin (bucket)",
             f"CREATE INDEX IF NOT EXISTS {table}_host_bucket ON {table} (host, bucket)",
-            f"CREATE INDEX IF NOT EXISTS {table}_partial ON {table} (bucket) WHERE partial",
         ]
     return out
 
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (1, "tables for records, rollups, hosts, batches, users and tokens"),
+    (1, "tables for records, rollups (and their dirty buckets), hosts, batches, users and tokens"),
     (2, "indexes for the dashboard queries"),
 )
 """(version, description) of every migration, in order."""

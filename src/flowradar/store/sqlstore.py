@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from flowradar.model.alert import STATUSES, Alert
 from flowradar.model.connection import Connection
@@ -178,12 +179,25 @@ class SqlStore(QueryMixin):
                 if kind == "flows":
                     for name, rows in rollups.items():
                         tx.insert_arrow(name, rows)
+                        self._mark_dirty(tx, name, rows)
                 setattr(counts, "metrics" if kind == "host_metrics" else kind, len(data))
             if len(counts.skipped) < len(tables) and times:
                 self._touch_host(tx, host, None, min(times), max(times))
             return counts
 
         return self._run(op)
+
+    @staticmethod
+    def _mark_dirty(tx: Tx, table: str, rows: pa.Table) -> None:
+        """Remember the buckets that got partial rows, for :meth:`rollup` to merge."""
+        buckets = pc.unique(rows["bucket"]).to_pylist()
+        for i in range(0, len(buckets), 500):
+            chunk = buckets[i : i + 500]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            tx.execute(
+                f"INSERT INTO rollup_dirty (tbl, bucket) VALUES {values} ON CONFLICT DO NOTHING",
+                [x for b in chunk for x in (table, b)],
+            )
 
     def _upsert_alerts(self, tx: Tx, data: pa.Table) -> None:
         names = [c.name for c in ALERT_COLUMNS]
@@ -299,27 +313,27 @@ class SqlStore(QueryMixin):
         """See :meth:`flowradar.store.base.Store.rollup`."""
         dims = column_list(ROLLUP_DIMS)
         sums = ", ".join(f"sum({m}) AS {m}" for m in ("flows", "packets", "bytes_in", "bytes_out"))
+        dirty = "SELECT bucket FROM rollup_dirty WHERE tbl = ? AND bucket < ?"
 
         def op(tx: Tx) -> int:
             merged = 0
             for table, step in ROLLUP_TABLES.items():
-                cutoff = (now // step) * step
+                cutoff = (now // step) * step  # buckets that ended before now
+                if not tx.fetch(f"{dirty} LIMIT 1", (table, cutoff))[1]:
+                    continue
                 tx.execute("DROP TABLE IF EXISTS rollup_merge")
                 tx.execute(
-                    f"CREATE TEMP TABLE rollup_merge AS SELECT {dims}, {sums} FROM {table} WHERE bucket IN "
-                    f"(SELECT DISTINCT bucket FROM {table} WHERE partial AND bucket < ?) GROUP BY {dims}",
-                    (cutoff,),
+                    f"CREATE TEMP TABLE rollup_merge AS SELECT {dims}, {sums} FROM {table} "
+                    f"WHERE bucket IN ({dirty}) GROUP BY {dims}",
+                    (table, cutoff),
                 )
-                before = tx.fetch(
-                    f"SELECT count(*) FROM {table} WHERE bucket IN (SELECT DISTINCT bucket FROM rollup_merge)"
-                )[1][0][0]
-                after = tx.fetch("SELECT count(*) FROM rollup_merge")[1][0][0]
-                tx.execute(f"DELETE FROM {table} WHERE bucket IN (SELECT DISTINCT bucket FROM rollup_merge)")
-                tx.execute(
-                    f"INSERT INTO {table} ({column_list(ROLLUP_COLUMNS)}) SELECT *, false FROM rollup_merge"
-                )
+                before = tx.fetch(f"SELECT count(*) FROM {table} WHERE bucket IN ({dirty})", (table, cutoff))
+                after = tx.fetch("SELECT count(*) FROM rollup_merge")
+                tx.execute(f"DELETE FROM {table} WHERE bucket IN ({dirty})", (table, cutoff))
+                tx.execute(f"INSERT INTO {table} ({column_list(ROLLUP_COLUMNS)}) SELECT * FROM rollup_merge")
+                tx.execute("DELETE FROM rollup_dirty WHERE tbl = ? AND bucket < ?", (table, cutoff))
                 tx.execute("DROP TABLE rollup_merge")
-                merged += int(before) - int(after)
+                merged += int(before[1][0][0]) - int(after[1][0][0])
             return merged
 
         return self._run(op)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.responses import HTMLResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,4 +79,7 @@ class DashboardAssets:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.files(scope, receive, with_headers)
+        try:
+            await self.files(scope, receive, with_headers)
+        except HTTPException as exc:  # no such file (this layer sits outside the app's error handlers)
+            await PlainTextResponse(exc.detail, status_code=exc.status_code)(scope, receive, send)

@@ -2,72 +2,27 @@
 
 import { useMemo } from "preact/hooks";
 import { useApi, useFeed } from "../app/store";
-import { alertsOf, flowsOf, type LiveFlow } from "../lib/feed";
+import { alertsOf, flowsOf, toLiveFlow, type LiveFlow } from "../lib/feed";
 import * as fmt from "../lib/format";
-import { flowRisk } from "../lib/risk";
 import type { AlertRow, FlowPage, FlowRow } from "../types";
 import { DataTable, type TableColumn } from "./DataTable";
 import { Drawer, Facts, LevelBadge, RiskBadge, StatusBadge, Tag } from "./ui";
 
 export const flowColumns: TableColumn<LiveFlow>[] = [
-  { key: "ts_last", label: "Last seen", numeric: true, px: 86, text: (f) => fmt.time(f.ts_last), noSearch: true },
+  { key: "ts_last", label: "Last seen", numeric: true, px: 84, text: (f) => fmt.time(f.ts_last), noSearch: true },
   { key: "process", label: "Process", width: 1 },
-  { key: "app", label: "App", width: 0.8 },
-  { key: "local", label: "Local", width: 1.3, value: (f) => f.local, text: (f) => fmt.endpoint(f.local, f.remote === f.dst_ip ? f.src_port : f.dst_port) },
-  { key: "remotePort", label: "Port", numeric: true, px: 64 },
-  { key: "bytes", label: "Bytes", numeric: true, px: 90, text: (f) => fmt.bytes(f.bytes), noSearch: true },
-  { key: "risk", label: "Risk", numeric: true, px: 96, render: (f) => <RiskBadge score={f.risk} />, noSearch: true },
+  { key: "app", label: "App", px: 64 },
+  { key: "local", label: "Local address", width: 1.2 },
+  { key: "remotePort", label: "Port", numeric: true, px: 58 },
+  { key: "bytes", label: "Bytes", numeric: true, px: 80, text: (f) => fmt.bytes(f.bytes), noSearch: true },
+  { key: "risk", label: "Risk", numeric: true, px: 92, render: (f) => <RiskBadge score={f.risk} />, noSearch: true },
 ];
 
-function rowToLive(r: FlowRow): LiveFlow {
-  const remote = r.remote_ip ?? r.dst_ip;
-  const remoteIsDst = remote === r.dst_ip;
-  const bytes = (r.src_bytes ?? 0) + (r.dst_bytes ?? 0);
-  return {
-    uid: r.uid,
-    host: r.host ?? "",
-    ts_first: r.ts_first,
-    ts_last: r.ts_last,
-    transport: r.transport ?? "",
-    src_ip: r.src_ip,
-    src_port: r.src_port ?? 0,
-    dst_ip: r.dst_ip,
-    dst_port: r.dst_port ?? 0,
-    remote,
-    remotePort: (remoteIsDst ? r.dst_port : r.src_port) ?? 0,
-    local: remoteIsDst ? r.src_ip : r.dst_ip,
-    internal: false,
-    app: r.app_proto ?? null,
-    name: r.name ?? r.tls_sni ?? r.http_host ?? null,
-    domain: r.domain ?? null,
-    process: r.process ?? null,
-    pid: r.pid ?? null,
-    country: r.country ?? null,
-    city: r.city ?? null,
-    lat: r.latitude ?? null,
-    lon: r.longitude ?? null,
-    asn: r.asn ?? null,
-    org: r.as_org ?? null,
-    service: r.service ?? null,
-    direction: r.direction ?? null,
-    tracker: r.tracker ?? null,
-    trackerCategory: r.tracker_category ?? null,
-    intel: r.intel ?? [],
-    privacy: r.privacy_score ?? null,
-    threat: r.threat_level ?? 0,
-    bytes,
-    packets: (r.src_packets ?? 0) + (r.dst_packets ?? 0),
-    bytesOut: remoteIsDst ? r.src_bytes ?? null : r.dst_bytes ?? null,
-    bytesIn: remoteIsDst ? r.dst_bytes ?? null : r.src_bytes ?? null,
-    rate: bytes / Math.max(1, r.ts_last - r.ts_first),
-    risk: flowRisk(r),
-    detailed: true,
-    receivedAt: 0,
-    row: r,
-  };
+/** A stored row as a flow of the tables (the same normalisation as the live feed's). */
+export function rowToLive(r: FlowRow): LiveFlow {
+  return toLiveFlow(r, r.host ?? "", 0);
 }
 
-export { rowToLive };
 
 function AlertList({ alerts }: { alerts: AlertRow[] }) {
   if (!alerts.length) return <p class="muted small">No alert names this endpoint.</p>;

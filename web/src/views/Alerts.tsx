@@ -47,8 +47,8 @@ function Evidence({ uids, onFlow }: { uids: string[]; onFlow: (f: LiveFlow) => v
       testid="evidence-table"
       columns={[
         { key: "ts_first", label: "Start", numeric: true, px: 80, text: (f) => fmt.time(f.ts_first) },
-        { key: "flow", label: "Flow", width: 2.4, value: (f) => `${fmt.endpoint(f.src_ip, f.src_port)} → ${fmt.endpoint(f.dst_ip, f.dst_port)}` },
-        { key: "app", label: "App", px: 70 },
+        { key: "flow", label: "Flow", width: 4, value: (f) => `${fmt.endpoint(f.src_ip, f.src_port)} → ${fmt.endpoint(f.dst_ip, f.dst_port)}` },
+        { key: "app", label: "App", px: 60 },
         { key: "history", label: "History", px: 80, value: (f) => f.row?.history ?? "" },
         { key: "bytes", label: "Bytes", numeric: true, px: 80, text: (f) => fmt.bytes(f.bytes) },
       ]}

@@ -5,33 +5,11 @@ import { Chart } from "../components/Chart";
 import { DataTable, type TableColumn } from "../components/DataTable";
 import { Card, Empty, ErrorNote, PageHead, Segmented, Stat } from "../components/ui";
 import * as fmt from "../lib/format";
+import { totals, type KeyTotal } from "../lib/aggregate";
 import type { HostMetrics, HostRow, SeriesPoint } from "../types";
 import { metricsHost } from "./System";
 
 type By = "process" | "remote" | "app" | "host";
-
-interface KeyTotal {
-  key: string;
-  bytes_in: number;
-  bytes_out: number;
-  bytes: number;
-  flows: number;
-  packets: number;
-}
-
-export function totals(points: SeriesPoint[]): KeyTotal[] {
-  const m = new Map<string, KeyTotal>();
-  for (const p of points) {
-    const t = m.get(p.key) ?? { key: p.key, bytes_in: 0, bytes_out: 0, bytes: 0, flows: 0, packets: 0 };
-    t.bytes_in += p.bytes_in;
-    t.bytes_out += p.bytes_out;
-    t.bytes += p.bytes_in + p.bytes_out;
-    t.flows += p.flows;
-    t.packets += p.packets;
-    m.set(p.key, t);
-  }
-  return [...m.values()];
-}
 
 const totalCols: TableColumn<KeyTotal>[] = [
   { key: "key", label: "Key", width: 2 },
@@ -81,14 +59,14 @@ function LiveChart({ host }: { host: string | null }) {
           option={(p) => ({
             ...baseOption(p),
             animation: false,
-            grid: { left: 70, right: 16, top: 28, bottom: 24 },
+            grid: { left: 70, right: 70, top: 28, bottom: 24 },
             tooltip: { ...baseOption(p).tooltip, trigger: "axis", valueFormatter: (v: number) => fmt.bitrate(v) },
             xAxis: timeAxis(p),
-            yAxis: rateAxis(p),
+            yAxis: [rateAxis(p), { ...rateAxis(p), splitLine: { show: false } }],
             series: [
               { name: "Down", type: "line", showSymbol: false, smooth: 0.3, data: series.map(([t, v]) => [t * 1000, v.rx]), lineStyle: { width: 1.6, color: p.down }, itemStyle: { color: p.down }, areaStyle: { opacity: 0.12, color: p.down } },
               { name: "Up", type: "line", showSymbol: false, smooth: 0.3, data: series.map(([t, v]) => [t * 1000, v.tx]), lineStyle: { width: 1.6, color: p.up }, itemStyle: { color: p.up }, areaStyle: { opacity: 0.12, color: p.up } },
-              { name: "Flows", type: "line", showSymbol: false, step: "end", data: series.map(([t, v]) => [t * 1000, v.flow]), lineStyle: { width: 1, type: "dashed", color: p.faint }, itemStyle: { color: p.faint } },
+              { name: "Flows", type: "line", yAxisIndex: 1, showSymbol: false, step: "end", data: series.map(([t, v]) => [t * 1000, v.flow]), lineStyle: { width: 1, type: "dashed", color: p.faint }, itemStyle: { color: p.faint } },
             ],
           })}
         />

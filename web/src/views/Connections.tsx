@@ -20,7 +20,7 @@ export const connectionColumns: TableColumn<LiveFlow>[] = [
     render: (f) => (
       <span class="two-line">
         <span class="strong">{f.name ?? f.remote}</span>
-        <span class="muted mono">{fmt.endpoint(f.remote, f.remotePort)}</span>
+        <span class="muted mono">{f.name ? fmt.endpoint(f.remote, f.remotePort) : `port ${f.remotePort}${f.service ? ` · ${f.service}` : ""}`}</span>
       </span>
     ),
   },
@@ -48,7 +48,7 @@ const socketColumns: TableColumn<ConnectionRow>[] = [
   { key: "user", label: "User", px: 90 },
   { key: "rx_bytes", label: "Received", numeric: true, px: 90, text: (c) => (c.rx_bytes != null ? fmt.bytes(c.rx_bytes) : "—") },
   { key: "tx_bytes", label: "Sent", numeric: true, px: 90, text: (c) => (c.tx_bytes != null ? fmt.bytes(c.tx_bytes) : "—") },
-  { key: "rtt_ms", label: "RTT", numeric: true, px: 70, text: (c) => (c.rtt_ms != null ? `${c.rtt_ms.toFixed(1)} ms` : "—") },
+  { key: "rtt_ms", label: "RTT", numeric: true, px: 84, text: (c) => (c.rtt_ms != null ? `${c.rtt_ms.toFixed(1)} ms` : "—") },
 ];
 
 function Sockets() {
@@ -83,10 +83,14 @@ export function Connections() {
   const rows = useMemo(() => {
     if (paused) return frozen.current;
     const out: LiveFlow[] = [];
-    for (const f of feed.flows.values()) if (!app.host || f.host === app.host) out.push({ ...f });
-    frozen.current = out;
+    for (const f of feed.flows.values()) if (!app.host || f.host === app.host) out.push(f);
     return out;
   }, [feed.version, paused, app.host]);
+  const togglePause = () => {
+    // a paused table shows copies: the live flows keep changing underneath
+    if (!paused) frozen.current = rows.map((f) => ({ ...f }));
+    setPaused(!paused);
+  };
 
   const filter = useMemo(() => {
     const min = Number(minRisk);
@@ -151,7 +155,7 @@ export function Connections() {
                     <option value="51">High and up</option>
                     <option value="81">Critical</option>
                   </select>
-                  <button class={`btn btn-small ${paused ? "btn-warn" : "btn-ghost"}`} onClick={() => setPaused(!paused)} data-testid="pause" aria-pressed={paused}>
+                  <button class={`btn btn-small ${paused ? "btn-warn" : "btn-ghost"}`} onClick={togglePause} data-testid="pause" aria-pressed={paused}>
                     <Icon name={paused ? "play" : "pause"} size={14} /> {paused ? "Resume" : "Pause"}
                   </button>
                 </>

@@ -3,65 +3,8 @@ import { rangeParams, useApi, useApp, useFeed } from "../app/store";
 import { DataTable, type TableColumn } from "../components/DataTable";
 import { ErrorNote, PageHead, Segmented, Stat, Tag } from "../components/ui";
 import * as fmt from "../lib/format";
+import { names, type Question, type ServerName } from "../lib/aggregate";
 import type { FlowPage, FlowRow } from "../types";
-
-export interface Question {
-  name: string;
-  types: string[];
-  count: number;
-  rcodes: string[];
-  answers: string[];
-  clients: string[];
-  lastSeen: number;
-}
-
-export interface ServerName {
-  name: string;
-  sources: string[];
-  flows: number;
-  bytes: number;
-  processes: string[];
-  addresses: string[];
-  apps: string[];
-  lastSeen: number;
-}
-
-const add = (list: string[], v: string | null | undefined, max = 8) => {
-  if (v && !list.includes(v) && list.length < max) list.push(v);
-};
-
-/** DNS questions and server names seen in flow rows. */
-export function names(rows: FlowRow[]): { questions: Question[]; servers: ServerName[] } {
-  const q = new Map<string, Question>();
-  const s = new Map<string, ServerName>();
-  for (const r of rows) {
-    for (const [i, name] of (r.dns_queries ?? []).entries()) {
-      const key = name.toLowerCase().replace(/\.$/, "");
-      const e = q.get(key) ?? { name: key, types: [], count: 0, rcodes: [], answers: [], clients: [], lastSeen: 0 };
-      e.count++;
-      add(e.types, r.dns_qtypes?.[i]);
-      add(e.rcodes, r.dns_rcode ?? undefined);
-      for (const a of r.dns_answers ?? []) add(e.answers, a.data);
-      add(e.clients, r.src_ip);
-      e.lastSeen = Math.max(e.lastSeen, r.ts_last);
-      q.set(key, e);
-    }
-    const server = r.tls_sni ?? r.http_host ?? (r.app_proto !== "dns" ? r.name : null);
-    if (server) {
-      const key = server.toLowerCase();
-      const e = s.get(key) ?? { name: key, sources: [], flows: 0, bytes: 0, processes: [], addresses: [], apps: [], lastSeen: 0 };
-      e.flows++;
-      e.bytes += (r.src_bytes ?? 0) + (r.dst_bytes ?? 0);
-      add(e.sources, r.tls_sni ? (r.app_proto === "quic" ? "quic" : "sni") : r.http_host ? "http" : r.name_source ?? "dns");
-      add(e.processes, r.process);
-      add(e.addresses, r.remote_ip ?? r.dst_ip);
-      add(e.apps, r.app_proto);
-      e.lastSeen = Math.max(e.lastSeen, r.ts_last);
-      s.set(key, e);
-    }
-  }
-  return { questions: [...q.values()], servers: [...s.values()] };
-}
 
 const qCols: TableColumn<Question>[] = [
   { key: "name", label: "Question", width: 2.4 },

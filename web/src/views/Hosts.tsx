@@ -45,7 +45,7 @@ function HostDetail({ host, onClose }: { host: HostRow; onClose: () => void }) {
         items={[
           ["Reports through", host.agent_id ? `agent (token ${host.agent_id})` : "this server (single-host mode)"],
           ["First seen", fmt.time(host.first_seen)],
-          ["Live rates", last ? `↓ ${fmt.bitrate(last.rx)} · ↑ ${fmt.bitrate(last.tx)} · ${last.flowsPerS.toFixed(1)} flows/s` : "no live rate"],
+          ["Live rates", last ? [last.rx != null ? `↓ ${fmt.bitrate(last.rx)} · ↑ ${fmt.bitrate(last.tx)}` : null, `${last.flowsPerS.toFixed(1)} flows/s`].filter(Boolean).join(" · ") : "no live rate"],
           ["CPU", m ? `${fmt.percent(m.cpu_percent ?? 0, true)} of ${m.cpu_count ?? "?"} cores, load ${m.load1?.toFixed(2)}` : null],
           ["Memory", m ? `${fmt.bytes(m.mem_used_bytes)} of ${fmt.bytes(m.mem_total_bytes)}` : null],
           ["Interfaces", m?.interfaces?.filter((i) => i.up && i.name !== "lo").map((i) => <Tag>{i.name}</Tag>)],

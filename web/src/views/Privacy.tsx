@@ -6,58 +6,8 @@ import { DataTable, type TableColumn } from "../components/DataTable";
 import { Card, ErrorNote, PageHead, RiskBadge, Stat, Tag } from "../components/ui";
 import * as fmt from "../lib/format";
 import { RISK_COLORS, riskLevel } from "../lib/risk";
+import { privacy, type OwnerRow, type TrackerRow } from "../lib/aggregate";
 import type { FlowPage, FlowRow } from "../types";
-
-export interface TrackerRow {
-  tracker: string;
-  category: string | null;
-  flows: number;
-  bytes: number;
-  names: string[];
-  processes: string[];
-  lastSeen: number;
-}
-
-export interface OwnerRow {
-  owner: string;
-  flows: number;
-  trackerFlows: number;
-  trackers: string[];
-  mean: number;
-  max: number;
-}
-
-export function privacy(rows: FlowRow[]) {
-  const trackers = new Map<string, TrackerRow>();
-  const owners = new Map<string, OwnerRow & { sum: number }>();
-  let sum = 0;
-  let n = 0;
-  for (const r of rows) {
-    const score = r.privacy_score ?? 0;
-    sum += score;
-    n++;
-    const who = r.process ?? r.host ?? r.src_ip;
-    const o = owners.get(who) ?? { owner: who, flows: 0, trackerFlows: 0, trackers: [], mean: 0, max: 0, sum: 0 };
-    o.flows++;
-    o.sum += score;
-    o.max = Math.max(o.max, score);
-    if (r.tracker) {
-      o.trackerFlows++;
-      if (!o.trackers.includes(r.tracker) && o.trackers.length < 10) o.trackers.push(r.tracker);
-      const t = trackers.get(r.tracker) ?? { tracker: r.tracker, category: r.tracker_category ?? null, flows: 0, bytes: 0, names: [], processes: [], lastSeen: 0 };
-      t.flows++;
-      t.bytes += (r.src_bytes ?? 0) + (r.dst_bytes ?? 0);
-      const name = r.name ?? r.tls_sni ?? r.http_host;
-      if (name && !t.names.includes(name) && t.names.length < 8) t.names.push(name);
-      if (r.process && !t.processes.includes(r.process)) t.processes.push(r.process);
-      t.lastSeen = Math.max(t.lastSeen, r.ts_last);
-      trackers.set(r.tracker, t);
-    }
-    owners.set(who, o);
-  }
-  const ownerRows: OwnerRow[] = [...owners.values()].map(({ sum: s, ...o }) => ({ ...o, mean: Math.round(s / Math.max(1, o.flows)) }));
-  return { trackers: [...trackers.values()], owners: ownerRows, score: n ? Math.round(sum / n) : 0, flows: n };
-}
 
 const tCols: TableColumn<TrackerRow>[] = [
   { key: "tracker", label: "Tracker", width: 1.4 },
@@ -73,8 +23,8 @@ const oCols: TableColumn<OwnerRow>[] = [
   { key: "flows", label: "Flows", numeric: true, px: 70 },
   { key: "trackerFlows", label: "To trackers", numeric: true, px: 96 },
   { key: "trackers", label: "Trackers", width: 2 },
-  { key: "mean", label: "Mean score", numeric: true, px: 104, render: (o) => <RiskBadge score={o.mean} /> },
-  { key: "max", label: "Worst", numeric: true, px: 104, render: (o) => <RiskBadge score={o.max} /> },
+  { key: "mean", label: "Mean score", numeric: true, px: 120, render: (o) => <RiskBadge score={o.mean} /> },
+  { key: "max", label: "Worst", numeric: true, px: 120, render: (o) => <RiskBadge score={o.max} /> },
 ];
 
 export function Privacy() {
@@ -95,7 +45,7 @@ export function Privacy() {
       <div class="privacy-top">
         <Card title="Privacy score" actions={<span class="muted small">mean of {fmt.count(data.flows)} flows</span>} testid="privacy-score">
           <Chart
-            height={200}
+            height={170}
             deps={[data.score]}
             option={(p) => ({
               ...baseOption(p),

@@ -6,7 +6,7 @@ import { EndpointDrawer, FlowDrawer } from "../components/Details";
 import { Card, Empty, Icon, PageHead, RiskBadge, Segmented, Stat } from "../components/ui";
 import type { Endpoint, LiveFlow } from "../lib/feed";
 import * as fmt from "../lib/format";
-import { blip, RINGS } from "../lib/radar";
+import { blip, RINGS, toXY } from "../lib/radar";
 import { RISK_COLORS, RISK_LEVELS, riskLevel } from "../lib/risk";
 
 const WINDOWS = [
@@ -26,6 +26,21 @@ interface Plotted {
   size: number;
   color: string;
   angleBy: string;
+}
+
+/** Names shown next to blips: the biggest endpoints whose labels do not collide (at most 8). */
+function pickLabels(plotted: Plotted[], selected: string | null): Set<string> {
+  const taken: { x: number; y: number }[] = [];
+  const out = new Set<string>();
+  const order = [...plotted].sort((a, b) => (b.ep.ip === selected ? 1 : 0) - (a.ep.ip === selected ? 1 : 0) || b.ep.bytes - a.ep.bytes);
+  for (const b of order) {
+    if (out.size >= 8) break;
+    const { x, y } = toXY(b.angle, b.radius);
+    if (taken.some((t) => Math.abs(t.y - y) < 0.07 && Math.abs(t.x - x) < 0.5)) continue;
+    taken.push({ x, y });
+    out.add(b.ep.ip);
+  }
+  return out;
 }
 
 function circle(r: number): [number, number][] {
@@ -74,8 +89,7 @@ export function Radar() {
   const external = plotted.filter((p) => !p.ep.internal).length;
   const countries = new Set(plotted.map((p) => p.ep.country).filter(Boolean)).size;
   const recent = plotted.slice(0, 14);
-  const labelled = new Set([...plotted].sort((a, b) => b.ep.bytes - a.ep.bytes).slice(0, 6).map((p) => p.ep.ip));
-  if (selected) labelled.add(selected);
+  const labelled = pickLabels(plotted, selected);
   const byRisk = RISK_LEVELS.map((l) => plotted.filter((p) => riskLevel(p.ep.risk) === l).length);
 
   const option = (p: ReturnType<typeof import("../charts/echarts").palette>) => ({
@@ -206,7 +220,7 @@ export function Radar() {
         <div class="radar-side">
           <div class="stat-grid">
             <Stat label="Endpoints" value={fmt.count(plotted.length)} hint={`${external} on the internet`} testid="stat-endpoints" />
-            <Stat label="Countries" value={fmt.count(countries)} hint={app.site ? `from ${app.site.source}` : "angle by network"} />
+            <Stat label="Countries" value={fmt.count(countries)} hint={app.site ? "angle by bearing" : "angle by network"} />
           </div>
           <Card title="Most recent" pad={false}>
             {recent.length === 0 ? (

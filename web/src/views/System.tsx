@@ -27,7 +27,7 @@ const diskCols: TableColumn<DiskUsage>[] = [
   { key: "mount", label: "Mount", width: 1.2 },
   { key: "device", label: "Device", width: 1 },
   { key: "fstype", label: "Type", px: 70 },
-  { key: "percent", label: "Used", px: 150, numeric: true, render: (d) => (
+  { key: "percent", label: "Use", px: 150, numeric: true, render: (d) => (
     <span class="meter-cell">
       <Meter value={d.percent ?? 0} />
       <span>{fmt.percent(d.percent ?? 0, true)}</span>

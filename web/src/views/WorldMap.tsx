@@ -5,57 +5,10 @@ import { countryCentroid, ensureWorld } from "../charts/world";
 import { Chart } from "../components/Chart";
 import { DataTable, type TableColumn } from "../components/DataTable";
 import { EndpointDrawer } from "../components/Details";
-import { Card, Empty, ErrorNote, PageHead, Segmented, Stat } from "../components/ui";
+import { Card, Empty, ErrorNote, PageHead, Stat } from "../components/ui";
 import * as fmt from "../lib/format";
+import { countriesOf, places, type CountryRow, type Place } from "../lib/aggregate";
 import type { GeoPoint } from "../types";
-
-interface Place {
-  key: string;
-  country: string;
-  city: string | null;
-  lat: number | null;
-  lon: number | null;
-  flows: number;
-  bytes: number;
-  packets: number;
-}
-
-interface CountryRow {
-  country: string;
-  flows: number;
-  bytes: number;
-  cities: number;
-}
-
-/** Stored geo points (range) merged with the live endpoints not yet in them. */
-export function places(stored: GeoPoint[], live: { country: string | null; city: string | null; lat: number | null; lon: number | null; bytes: number; flows: number; packets: number; internal: boolean }[]): Place[] {
-  const map = new Map<string, Place>();
-  for (const g of stored) {
-    const key = `${g.country}|${g.city ?? ""}`;
-    map.set(key, { key, country: g.country, city: g.city ?? null, lat: g.latitude ?? null, lon: g.longitude ?? null, flows: g.flows, bytes: g.bytes, packets: g.packets });
-  }
-  const liveOnly = new Map<string, Place>();
-  for (const e of live) {
-    if (e.internal || !e.country) continue;
-    const key = `${e.country}|${e.city ?? ""}`;
-    if (map.has(key)) continue;
-    const p = liveOnly.get(key) ?? { key, country: e.country, city: e.city, lat: e.lat, lon: e.lon, flows: 0, bytes: 0, packets: 0 };
-    p.flows += e.flows;
-    p.bytes += e.bytes;
-    p.packets += e.packets;
-    p.lat ??= e.lat;
-    p.lon ??= e.lon;
-    liveOnly.set(key, p);
-  }
-  for (const [k, p] of liveOnly) map.set(k, p);
-  for (const p of map.values()) {
-    if (p.lat == null || p.lon == null) {
-      const c = countryCentroid(p.country);
-      if (c) [p.lon, p.lat] = c;
-    }
-  }
-  return [...map.values()];
-}
 
 const cityCols: TableColumn<Place>[] = [
   { key: "city", label: "City", width: 1.4, text: (p) => p.city ?? "(country only)" },
@@ -74,7 +27,6 @@ export function WorldMap() {
   const app = useApp();
   const feed = useFeed(2000);
   const geo = useApi<GeoPoint[]>("/geo", () => rangeParams(), [app.range.key, app.host], 10_000);
-  const [tab, setTab] = useState<"countries" | "cities">("countries");
   const [selected, setSelected] = useState<string | null>(null);
   ensureWorld();
 
@@ -83,20 +35,11 @@ export function WorldMap() {
       places(
         geo.data ?? [],
         [...feed.endpoints.values()].filter((e) => !app.host || e.hosts.includes(app.host)),
+        countryCentroid,
       ),
     [geo.data, feed.version, app.host],
   );
-  const countries = useMemo(() => {
-    const m = new Map<string, CountryRow>();
-    for (const p of all) {
-      const c = m.get(p.country) ?? { country: p.country, flows: 0, bytes: 0, cities: 0 };
-      c.flows += p.flows;
-      c.bytes += p.bytes;
-      if (p.city) c.cities++;
-      m.set(p.country, c);
-    }
-    return [...m.values()];
-  }, [all]);
+  const countries = useMemo(() => countriesOf(all), [all]);
   const total = all.reduce((s, p) => s + p.bytes, 0);
   const top = [...all].filter((p) => p.lat != null && p.lon != null).sort((a, b) => b.bytes - a.bytes).slice(0, 250);
   const maxBytes = Math.max(1, ...top.map((p) => p.bytes));
@@ -122,16 +65,17 @@ export function WorldMap() {
     },
     visualMap: {
       show: false,
-      min: 0,
-      max: Math.log10(maxCountry + 1),
+      min: 3,
+      max: Math.max(3.1, Math.log10(maxCountry + 1)),
       seriesIndex: 0,
-      inRange: { color: [p.grid, p.accent] },
+      inRange: { color: [p.faint, p.accent] },
     },
     geo: {
       map: "world",
       roam: true,
-      zoom: 1.15,
-      center: [10, 20],
+      zoom: 1.22,
+      aspectScale: 0.9,
+      center: [14, 16],
       scaleLimit: { min: 1, max: 12 },
       silent: false,
       itemStyle: { areaColor: p.grid, borderColor: p.border, borderWidth: 0.6 },
@@ -202,44 +146,35 @@ export function WorldMap() {
 
   return (
     <div class="view view-map">
-      <PageHead title="World map" subtitle={`Traffic from ${site ? "this site" : "this host"} to the places of its remote endpoints (${app.range.label.toLowerCase()}, plus live).`}>
-        <Segmented
-          label="Table"
-          value={tab}
-          options={[
-            { value: "countries", label: "Countries" },
-            { value: "cities", label: "Cities" },
-          ]}
-          onChange={setTab}
-        />
-      </PageHead>
+      <PageHead title="World map" subtitle={`Traffic from ${site ? "this site" : "this host"} to the places of its remote endpoints (${app.range.label.toLowerCase()}, plus live).`} />
       {geo.error && <ErrorNote error={geo.error} onRetry={geo.reload} />}
       <div class="map-layout">
-        <Card class="map-card" pad={false} testid="world-map">
-          {all.length === 0 && !geo.loading ? (
-            <Empty icon="globe" title="No located traffic yet">
-              Flows to public addresses are placed on the map by the offline DB-IP Lite database. Internal traffic stays on the radar.
-            </Empty>
-          ) : (
-            <Chart option={option} deps={[all, countries, site, app.theme]} height="100%" replace testid="map-chart" onClick={(e) => {
-              const pl = (e.data as { place?: Place } | undefined)?.place;
-              if (pl) pickEndpoint(pl.country, pl.city);
-            }} />
-          )}
-          <div class="map-foot muted small">IP geolocation by DB-IP (db-ip.com), CC BY 4.0 · map: Natural Earth</div>
-        </Card>
+        <div class="map-main">
+          <Card class="map-card" pad={false} testid="world-map">
+            {all.length === 0 && !geo.loading ? (
+              <Empty icon="globe" title="No located traffic yet">
+                Flows to public addresses are placed on the map by the offline DB-IP Lite database. Internal traffic stays on the radar.
+              </Empty>
+            ) : (
+              <Chart option={option} deps={[all, countries, site, app.theme]} height="100%" replace testid="map-chart" onClick={(e) => {
+                const pl = (e.data as { place?: Place } | undefined)?.place;
+                if (pl) pickEndpoint(pl.country, pl.city);
+              }} />
+            )}
+            <div class="map-foot muted small">IP geolocation by DB-IP (db-ip.com), CC BY 4.0 · map: Natural Earth</div>
+          </Card>
+          <Card title="Cities" pad={false} class="map-cities">
+            <DataTable name="Cities" columns={cityCols} rows={all} rowKey={(p) => p.key} sort={{ key: "bytes", dir: "desc" }} loading={geo.loading} onRowClick={(p) => pickEndpoint(p.country, p.city)} emptyTitle="No city yet" />
+          </Card>
+        </div>
         <div class="map-side">
           <div class="stat-grid">
             <Stat label="Countries" value={fmt.count(countries.length)} testid="stat-countries" />
             <Stat label="Cities" value={fmt.count(all.filter((p) => p.city).length)} />
             <Stat label="Located traffic" value={fmt.bytes(total)} />
           </div>
-          <Card pad={false} class="fill">
-            {tab === "countries" ? (
-              <DataTable name="Countries" columns={countryCols} rows={countries} rowKey={(c) => c.country} sort={{ key: "bytes", dir: "desc" }} loading={geo.loading} onRowClick={(c) => pickEndpoint(c.country, null)} emptyTitle="No country yet" />
-            ) : (
-              <DataTable name="Cities" columns={cityCols} rows={all} rowKey={(p) => p.key} sort={{ key: "bytes", dir: "desc" }} loading={geo.loading} onRowClick={(p) => pickEndpoint(p.country, p.city)} emptyTitle="No city yet" />
-            )}
+          <Card title="Countries" pad={false} class="fill">
+            <DataTable name="Countries" columns={countryCols} rows={countries} rowKey={(c) => c.country} sort={{ key: "bytes", dir: "desc" }} loading={geo.loading} onRowClick={(c) => pickEndpoint(c.country, null)} emptyTitle="No country yet" />
           </Card>
         </div>
       </div>

@@ -56,8 +56,16 @@ def test_random_packets(packets: list[bytes], linktype: int) -> None:
 
 @pytest.fixture(scope="module")
 def samples(corpus: Path) -> list[tuple[bytes, int]]:
-    names = ["mixed-vlan-mpls.pcap", "dns_fragmented.pcap", "ipv6-fragmented-dns.pcap", "quic-v2.pcapng",
-             "tls_ech.pcapng", "http-qinq-0.pcap", "dns.pcap", "ipv6.pcap"]
+    names = [
+        "mixed-vlan-mpls.pcap",
+        "dns_fragmented.pcap",
+        "ipv6-fragmented-dns.pcap",
+        "quic-v2.pcapng",
+        "tls_ech.pcapng",
+        "http-qinq-0.pcap",
+        "dns.pcap",
+        "ipv6.pcap",
+    ]
     return real_packets(corpus, names)
 
 

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from tests.scenarios.netns import sh, veth_pair
 
 pytestmark = pytest.mark.scenario

@@ -109,7 +109,9 @@ class PgStore(SqlStore):
         if self._conn is None or self._conn.closed or self._conn.broken:
             if self._conn is not None:
                 self._conn.close()
-            self._conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=5)
+            self._conn = psycopg.connect(
+                self._dsn, autocommit=True, connect_timeout=5, prepare_threshold=None
+            )
         return self._conn
 
     def _lock_migrations(self, tx: Any) -> None:

@@ -330,7 +330,8 @@ class SqlStore(QueryMixin):
                 before = tx.fetch(f"SELECT count(*) FROM {table} WHERE bucket IN ({dirty})", (table, cutoff))
                 after = tx.fetch("SELECT count(*) FROM rollup_merge")
                 tx.execute(f"DELETE FROM {table} WHERE bucket IN ({dirty})", (table, cutoff))
-                tx.execute(f"INSERT INTO {table} ({column_list(ROLLUP_COLUMNS)}) SELECT * FROM rollup_merge")
+                cols = column_list(ROLLUP_COLUMNS)  # in bucket order: zone maps keep pruning by time
+                tx.execute(f"INSERT INTO {table} ({cols}) SELECT * FROM rollup_merge ORDER BY bucket")
                 tx.execute("DELETE FROM rollup_dirty WHERE tbl = ? AND bucket < ?", (table, cutoff))
                 tx.execute("DROP TABLE rollup_merge")
                 merged += int(before[1][0][0]) - int(after[1][0][0])

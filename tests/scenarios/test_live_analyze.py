@@ -60,7 +60,7 @@ def test_live_capture_reads_http_and_dns() -> None:
 
 
 def test_live_count_limit_and_bad_interface() -> None:
-    with veth_pair("frlc") as (a, b):
+    with veth_pair("frlc") as (a, _b):
         cmd = ["ip", "netns", "exec", a, sys.executable, "-m", "flowradar", "analyze", "-i", "va"]
         radar = subprocess.Popen(
             [*cmd, "--count", "5", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE

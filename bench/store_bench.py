@@ -265,6 +265,11 @@ def run_backend(
     result["rows"] = store.stats()
     if cfg.backend == "duckdb":
         store._run(lambda tx: tx.execute("CHECKPOINT"))
+    else:  # what autovacuum does on a running server: visibility map and planner statistics
+        import psycopg
+
+        with psycopg.connect(str(cfg.dsn), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
     result["queries"] = latency(store, args.repeat)
     store.close()
     return result

@@ -23,6 +23,8 @@ class EngineConfig:
     """Flows tracked at once; when full the least recently seen flow is evicted (and counted)."""
     idle_timeout_s: float = 120.0
     """A flow with no packet for this long is exported (reason 'idle')."""
+    tcp_close_timeout_s: float = 5.0
+    """A TCP connection ended by RST, or by FIN both ways, is exported this long after its last packet."""
     active_timeout_s: float = 1800.0
     """A flow older than this is exported (reason 'active') and continues as a new record."""
     l7_packets: int = 10

@@ -88,3 +88,11 @@ def test_full_table_evicts_and_counts(corpus: Path) -> None:
     assert stats.evicted > 0
     assert sum(r.end_reason == "evicted" for r in recs) == stats.evicted
     assert {r.key() for r in recs} == set(truth("synscan.pcap")["flows"]["list"])
+
+
+def test_ended_tcp_connections_leave_the_table_after_the_close_timeout(corpus: Path) -> None:
+    recs, _ = records(corpus / "pcaps" / "1kxun.pcap")
+    ended = [r for r in recs if r.end_reason in ("fin", "rst")]
+    assert ended, "connections closed by FIN or RST are exported before the end of input"
+    for r in ended:
+        assert r.transport == "tcp" and ("F" in r.history.upper() or "R" in r.history.upper())

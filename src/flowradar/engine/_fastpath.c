@@ -317,6 +317,7 @@ typedef struct {
     char hist[15];
     uint8_t icmp_type, icmp_code;
     uint8_t l7_dirs; /* bit 0: originator packets wanted, bit 1: responder packets wanted */
+    uint8_t closing; /* on the closing list (TCP ended by RST or FIN both ways): expires after close_ns */
 } flow_t;
 
 typedef struct {
@@ -326,8 +327,9 @@ typedef struct {
     uint32_t *buckets;
     uint32_t nbuckets;
     uint32_t lru_head, lru_tail;
+    uint32_t close_head, close_tail; /* ended TCP connections, by time of last packet */
     uint64_t next_id;
-    int64_t idle_ns, active_ns, now;
+    int64_t idle_ns, active_ns, close_ns, now;
     uint16_t l7_default;
     uint16_t long_ports[16]; /* flows on these ports hand every payload packet to Python (DNS) */
     int n_long_ports;
@@ -347,19 +349,32 @@ static uint64_t hash_key(const fkey_t *k) {
     return h;
 }
 
+/* A flow sits on one of two lists ordered by last activity: the LRU (idle timeout) or, once its TCP
+ * connection ended, the closing list (close timeout). f->closing says which. */
 static void lru_unlink(Table *t, uint32_t s) {
     flow_t *f = &t->flows[s];
-    if (f->lprev) t->flows[f->lprev - 1].lnext = f->lnext; else t->lru_head = f->lnext;
-    if (f->lnext) t->flows[f->lnext - 1].lprev = f->lprev; else t->lru_tail = f->lprev;
+    uint32_t *head = f->closing ? &t->close_head : &t->lru_head;
+    uint32_t *tail = f->closing ? &t->close_tail : &t->lru_tail;
+    if (f->lprev) t->flows[f->lprev - 1].lnext = f->lnext; else *head = f->lnext;
+    if (f->lnext) t->flows[f->lnext - 1].lprev = f->lprev; else *tail = f->lprev;
     f->lprev = f->lnext = 0;
 }
 
 static void lru_push(Table *t, uint32_t s) {
     flow_t *f = &t->flows[s];
-    f->lprev = t->lru_tail;
+    uint32_t *head = f->closing ? &t->close_head : &t->lru_head;
+    uint32_t *tail = f->closing ? &t->close_tail : &t->lru_tail;
+    f->lprev = *tail;
     f->lnext = 0;
-    if (t->lru_tail) t->flows[t->lru_tail - 1].lnext = s + 1; else t->lru_head = s + 1;
-    t->lru_tail = s + 1;
+    if (*tail) t->flows[*tail - 1].lnext = s + 1; else *head = s + 1;
+    *tail = s + 1;
+}
+
+static void set_closing(Table *t, uint32_t s, uint8_t closing) {
+    if (t->flows[s].closing == closing) return;
+    lru_unlink(t, s);
+    t->flows[s].closing = closing;
+    lru_push(t, s);
 }
 
 static int export_flow(Table *t, flow_t *f, uint8_t reason) {
@@ -462,6 +477,13 @@ static void reset_counters(Table *t, flow_t *f, int64_t ts) {
 }
 
 static void expire(Table *t, int64_t now) {
+    while (t->close_head) {
+        uint32_t s = t->close_head - 1;
+        flow_t *f = &t->flows[s];
+        if (f->last + t->close_ns >= now) break;
+        export_flow(t, f, f->state == ST_RST ? END_RST : END_FIN);
+        remove_flow(t, s);
+    }
     while (t->lru_head) {
         uint32_t s = t->lru_head - 1;
         flow_t *f = &t->flows[s];
@@ -496,8 +518,8 @@ static int64_t lookup(Table *t, const pkt_t *k, int64_t ts, int *dir) {
         }
     }
     if (t->used >= t->cap && grow(t) != 0) {
-        if (!t->lru_head) return -1;
-        uint32_t victim = t->lru_head - 1;
+        if (!t->lru_head && !t->close_head) return -1;
+        uint32_t victim = (t->close_head ? t->close_head : t->lru_head) - 1;
         export_flow(t, &t->flows[victim], END_EVICTED);
         remove_flow(t, victim);
         t->st_evicted++;
@@ -571,6 +593,7 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
                     : (f->state == ST_RST ? END_RST : END_FIN);
         if (export_flow(t, f, r) != 0) return -1;
         reset_counters(t, f, ts);
+        set_closing(t, (uint32_t)s, 0);
         if (r != END_ACTIVE) { /* a new conversation: its first packet's sender is the originator */
             f->orig_is_a = (dir == 0) ? f->orig_is_a : !f->orig_is_a;
             dir = 0;
@@ -586,7 +609,10 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
     f->flags[dir] |= fl;
     lru_unlink(t, (uint32_t)s);
     lru_push(t, (uint32_t)s);
-    if (k->proto == 6) tcp_update(f, dir, fl, k->payload_len);
+    if (k->proto == 6) {
+        tcp_update(f, dir, fl, k->payload_len);
+        if (f->state == ST_RST || f->fin_bits == 3) set_closing(t, (uint32_t)s, 1);
+    }
     else if (k->payload_len) hist_add(f, dir ? 'd' : 'D');
     if (l7 && f->l7_budget && ((f->l7_dirs >> dir) & 1) && k->payload_len && (k->proto == 6 || k->proto == 17)) {
         f->l7_budget--;
@@ -605,11 +631,14 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
 
 /* ------------------------------------------------------------------ Python methods */
 static int Table_init(Table *t, PyObject *args, PyObject *kw) {
-    static char *kwl[] = {"max_flows", "idle_timeout_ns", "active_timeout_ns", "l7_packets", "long_ports", NULL};
-    unsigned long long maxf = 1000000, idle = 120000000000ULL, active = 1800000000000ULL;
+    static char *kwl[] = {"max_flows", "idle_timeout_ns", "active_timeout_ns", "l7_packets", "long_ports",
+                          "close_timeout_ns", NULL};
+    unsigned long long maxf = 1000000, idle = 120000000000ULL, active = 1800000000000ULL, closing = 5000000000ULL;
     unsigned int l7 = 10;
     PyObject *ports = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKKIO", kwl, &maxf, &idle, &active, &l7, &ports)) return -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKKIOK", kwl, &maxf, &idle, &active, &l7, &ports, &closing))
+        return -1;
+    t->close_ns = (int64_t)closing;
     t->n_long_ports = 0;
     if (ports && ports != Py_None) {
         PyObject *seq = PySequence_Fast(ports, "long_ports must be a sequence of ports");
@@ -739,8 +768,8 @@ static PyObject *Table_expire(Table *t, PyObject *args) {
 static PyObject *Table_flush(Table *t, PyObject *noargs) {
     (void)noargs;
     size_t before = t->exp_len;
-    while (t->lru_head) {
-        uint32_t s = t->lru_head - 1;
+    while (t->lru_head || t->close_head) {
+        uint32_t s = (t->close_head ? t->close_head : t->lru_head) - 1;
         if (export_flow(t, &t->flows[s], END_END) != 0) return PyErr_NoMemory();
         remove_flow(t, s);
     }
@@ -761,8 +790,9 @@ static PyObject *Table_snapshot(Table *t, PyObject *args) {
     size_t saved_len = t->exp_len;
     uint64_t saved_exported = t->st_exported;
     unsigned int n = 0;
-    for (uint32_t s = t->lru_tail; s && n < limit; s = t->flows[s - 1].lprev, n++) /* most recent first */
-        if (export_flow(t, &t->flows[s - 1], END_END) != 0) return PyErr_NoMemory();
+    for (int list = 0; list < 2; list++) /* active, then closing; most recent first */
+        for (uint32_t s = list ? t->close_tail : t->lru_tail; s && n < limit; s = t->flows[s - 1].lprev, n++)
+            if (export_flow(t, &t->flows[s - 1], END_END) != 0) return PyErr_NoMemory();
     PyObject *b = PyBytes_FromStringAndSize((const char *)(t->exp + saved_len),
                                             (Py_ssize_t)((t->exp_len - saved_len) * sizeof(export_t)));
     t->exp_len = saved_len;

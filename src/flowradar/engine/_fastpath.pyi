@@ -17,6 +17,7 @@ class FlowTable:
         active_timeout_ns: int = ...,
         l7_packets: int = ...,
         long_ports: Sequence[int] | None = ...,
+        close_timeout_ns: int = ...,
     ) -> None: ...
     def process(self, data: Buffer, index: Buffer) -> tuple[list[L7Item], list[Fragment]]: ...
     def process_ip(

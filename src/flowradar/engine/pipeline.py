@@ -50,6 +50,7 @@ class Engine:
             active_timeout_ns=int(cfg.active_timeout_s * 1e9),
             l7_packets=cfg.l7_packets if cfg.dissect else 0,
             long_ports=cfg.dissect_all_ports,
+            close_timeout_ns=int(cfg.tcp_close_timeout_s * 1e9),
         )
         self._l7 = L7Dispatcher(self._table.set_l7)
         self._frags = Reassembler(cfg.max_fragments)

@@ -78,6 +78,9 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
       flowradar analyze x.pcapng --flows f.parquet  every flow record (.jsonl, .csv or .parquet)
       flowradar analyze -i eth0 --duration 10     the same for live traffic
       flowradar live                              live flow summary on the default interface
+      flowradar serve                             dashboard, API and live feed for this host (127.0.0.1)
+      flowradar connections --watch               sockets of this host with their processes
+      flowradar ports                             listening ports, their programs and risk
     """
     ctx.obj = config_path
 

@@ -638,7 +638,7 @@ static int Table_init(Table *t, PyObject *args, PyObject *kw) {
     PyObject *ports = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKKIOK", kwl, &maxf, &idle, &active, &l7, &ports, &closing))
         return -1;
-    t->close_ns = (int64_t)closing;
+    t->close_ns = (int64_t)(closing < idle ? closing : idle); /* an ended connection never outlives an idle one */
     t->n_long_ports = 0;
     if (ports && ports != Py_None) {
         PyObject *seq = PySequence_Fast(ports, "long_ports must be a sequence of ports");

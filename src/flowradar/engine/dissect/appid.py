@@ -39,6 +39,12 @@ def _looks_random(b: bytes) -> bool:
     return len(set(b)) * 2 > len(b) and max(b, default=0) >= 0x80
 
 
+def _session_id(b: bytes) -> bool:
+    """A random 64-bit id: varied bytes, not all printable text. (Requiring a high-bit byte, as
+    :func:`_looks_random` does, would miss 1 id in 256.)"""
+    return len(set(b)) * 2 > len(b) and any(c >= 0x7F or c < 0x20 for c in b)
+
+
 def _varint(p: bytes, o: int) -> tuple[int, int]:
     """(value, next offset) of the QUIC variable-length integer at ``o`` (RFC 9000 16); -1 if cut."""
     n = 1 << (p[o] >> 6) if o < len(p) else 9
@@ -312,7 +318,7 @@ def _openvpn(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     """
     if not udp:
         p = p[2:] if _u16(p, 0) == len(p) - 2 else b""
-    if len(p) < 14 or p[0] not in (0x08, 0x10, 0x38, 0x40, 0x50) or not _looks_random(p[1:9]):
+    if len(p) < 14 or p[0] not in (0x08, 0x10, 0x38, 0x40, 0x50) or not _session_id(p[1:9]):
         return None  # session ids are random 64-bit numbers
     if any(_u32(p, 9 + h) == 1 and _u32(p, 13 + h) > 1_000_000_000 for h in (0, 16, 20, 32, 64)):
         return "openvpn"

@@ -9,71 +9,19 @@ from __future__ import annotations
 import itertools
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from tests.conftest import truth, tshark_fields
+from tests.conftest import truth
+from tests.engine.dissect.replay import replay, replay_all, tcp_flows, udp_flows
 
 from flowradar.engine.dissect import dns
-from flowradar.engine.dissect.base import ORIG, RESP, DissectError, Dissector, L7Packet
+from flowradar.engine.dissect.base import ORIG, RESP, DissectError, L7Packet
 from flowradar.model.flow import L7Facts
 
 # ---------------------------------------------------------------------------------------------------
 # Replay of real captures (shared helpers)
-
-Flows = dict[int, list[L7Packet]]
-
-
-def _flows(pcap: Path, transport: str, display_filter: str) -> Flows:
-    """Payload-carrying packets per tshark stream, in capture order; the originator is the sender
-    of the stream's first packet (payload or not)."""
-    fields = [f"{transport}.stream", "ip.src", "ipv6.src", f"{transport}.srcport", f"{transport}.dstport"]
-    fields += [f"{transport}.payload"] + (["tcp.seq_raw", "tcp.flags"] if transport == "tcp" else [])
-    flows: Flows = {}
-    origins: dict[int, tuple[str, int, int]] = {}
-    for row in tshark_fields(pcap, display_filter, fields):
-        if not row[0]:
-            continue
-        stream, sport, dport = int(row[0]), int(row[3]), int(row[4])
-        src = (row[1] or row[2]).split(",")[-1]
-        orig = origins.setdefault(stream, (src, sport, dport))
-        flows.setdefault(stream, [])
-        if len(row) < 6 or not row[5]:
-            continue
-        seq, flags = (int(row[6]), int(row[7], 16)) if transport == "tcp" else (0, 0)
-        direction = ORIG if (src, sport) == orig[:2] else RESP
-        pkt = L7Packet(direction, 0.0, transport, orig[1], orig[2], bytes.fromhex(row[5]), seq, flags)
-        flows[stream].append(pkt)
-    return flows
-
-
-def udp_flows(pcap: Path, display_filter: str = "udp") -> Flows:
-    """UDP payloads per stream (an IP-fragmented datagram appears once, reassembled)."""
-    return _flows(pcap, "udp", display_filter)
-
-
-def tcp_flows(pcap: Path, display_filter: str = "tcp") -> Flows:
-    """TCP segments with payload per stream, with their raw sequence numbers."""
-    return _flows(pcap, "tcp", display_filter)
-
-
-def replay(packets: Iterable[L7Packet], factory: Callable[[], Dissector]) -> tuple[L7Facts, str | None]:
-    """Feed packets to a fresh dissector until it loses interest; the facts and any DissectError."""
-    facts, dissector = L7Facts(), factory()
-    try:
-        for pkt in packets:
-            if not dissector.feed(pkt, facts):
-                break
-    except DissectError as exc:
-        return facts, str(exc)
-    return facts, None
-
-
-def replay_all(flows: Flows, factory: Callable[[], Dissector]) -> list[tuple[L7Facts, str | None]]:
-    """:func:`replay` on every flow."""
-    return [replay(packets, factory) for packets in flows.values()]
-
 
 # ---------------------------------------------------------------------------------------------------
 # Hand-built messages

@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import CORPUS
-from tests.engine.dissect.test_dns import CHAIN, message, rr, tcp_flows, udp_flows, wire_name
+from tests.engine.dissect.replay import replay, tcp_flows, udp_flows
+from tests.engine.dissect.test_dns import CHAIN, message, rr, wire_name
 
 from flowradar.engine.dissect import dhcp, dns, http, ssh
-from flowradar.engine.dissect.base import ORIG, RESP, DissectError, Dissector, L7Packet
+from flowradar.engine.dissect.base import ORIG, RESP, DissectError, L7Packet
 from flowradar.model.flow import L7Facts
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -97,18 +98,6 @@ def mutations(draw: st.DrawFn) -> Callable[[bytes], bytes]:
     return apply
 
 
-def feed_all(factory: Callable[[], Dissector], packets: list[L7Packet]) -> L7Facts:
-    """Feed packets to a fresh dissector; only DissectError may come out."""
-    facts, dissector = L7Facts(), factory()
-    try:
-        for pkt in packets:
-            if not dissector.feed(pkt, facts):
-                break
-    except DissectError:
-        pass
-    return facts
-
-
 def segments(stream: bytes, cuts: list[int], base: int, direction: int = ORIG) -> list[L7Packet]:
     """A byte stream as TCP segments cut at the given points."""
     points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
@@ -160,7 +149,7 @@ def test_dns_dissector_udp(
 ) -> None:
     payloads = [edit(data.draw(st.sampled_from(dns_seeds))) for edit in edits]
     packets = [L7Packet(i % 2, 0.0, "udp", 40000, 53, p, 0, 0) for i, p in enumerate(payloads)]
-    check_dns_facts(feed_all(dns.create, packets))
+    check_dns_facts(replay(packets, dns.create)[0])
 
 
 @FUZZ
@@ -184,7 +173,7 @@ def test_dns_dissector_tcp(
     packets = segments(stream, cuts, base)
     if shuffle:
         packets = data.draw(st.permutations(packets))
-    check_dns_facts(feed_all(dns.create, packets))
+    check_dns_facts(replay(packets, dns.create)[0])
 
 
 @FUZZ
@@ -193,7 +182,7 @@ def test_tcp_dissectors_random_streams(stream: bytes, cuts: list[int], base: int
     for direction in (ORIG, RESP):
         packets = segments(stream, cuts, base, direction)
         for factory in (dns.create, http.create, ssh.create):
-            feed_all(factory, packets)
+            replay(packets, factory)
     assert isinstance(http.looks_like_http(stream), bool) and isinstance(ssh.looks_like_ssh(stream), bool)
 
 
@@ -205,9 +194,8 @@ def test_http_dissector_mutated(
     request = mutate(data.draw(st.sampled_from(http_seeds)))
     response = mutate(data.draw(st.sampled_from(http_seeds)))
     packets = segments(request, cuts, base, ORIG) + segments(response, cuts, base + 7, RESP)
-    facts = feed_all(
-        http.create, data.draw(st.permutations(packets)) if data.draw(st.booleans()) else packets
-    )
+    ordered = data.draw(st.permutations(packets)) if data.draw(st.booleans()) else packets
+    facts, _error = replay(ordered, http.create)
     assert facts.http_requests <= http.MAX_REQUESTS
     assert len(facts.http_hosts) <= facts.http_requests and len(facts.http_user_agents) <= facts.http_requests
 
@@ -222,5 +210,5 @@ def test_dhcp_random_and_mutated(data: bytes, mutate: Callable[[bytes], bytes]) 
         + b"\x35\x01\x03\x0c\x04host\x51\x05\x05\x00\x00\x01a\xff"
     )
     for payload in (data, mutate(base), base[:240] + data):
-        feed_all(dhcp.create, [L7Packet(ORIG, 0.0, "udp", 68, 67, payload, 0, 0)])
+        replay([L7Packet(ORIG, 0.0, "udp", 68, 67, payload, 0, 0)], dhcp.create)
         assert isinstance(dhcp.looks_like_dhcp(payload), bool)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import truth
-from tests.engine.dissect.test_dns import replay_all, tcp_flows
+from tests.engine.dissect.replay import replay_all, tcp_flows
 
 from flowradar.engine.dissect import http
 from flowradar.engine.dissect.base import ORIG, RESP, DissectError, L7Packet

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from tests.conftest import truth, tshark_fields
 from tests.engine.dissect.quic_builders import chlo, client_keys, crypto_frame, initial_packet, varint
+from tests.engine.dissect.replay import replay, udp_flows
 from tests.engine.dissect.tls_builders import big_client_hello, ja4_from_tshark_fields
 
 from flowradar.engine.dissect.base import ORIG, RESP, DissectError, L7Packet
-from flowradar.engine.dissect.quic import MAX_PACKETS, QuicDissector, create, looks_like_quic
+from flowradar.engine.dissect.quic import MAX_PACKETS, create, looks_like_quic
 from flowradar.engine.dissect.quic_crypto import lookup_version
 from flowradar.engine.dissect.quic_gquic import parse_chlo
 from flowradar.engine.dissect.quic_packets import CryptoStream
@@ -30,53 +30,15 @@ QUIC_CAPTURES = [
 ]
 """Captures with QUIC or gQUIC (or none, where the truth says so) that have a truth file."""
 
-Results = dict[str, tuple[L7Facts, str | None]]
-
-
-def udp_streams(pcap: Path) -> dict[str, list[L7Packet]]:
-    """Payload-carrying datagrams of every UDP stream, in capture order; ORIG sent the first one."""
-    fields = [
-        "udp.stream",
-        "ip.src",
-        "ipv6.src",
-        "udp.srcport",
-        "udp.dstport",
-        "frame.time_epoch",
-        "udp.payload",
-    ]
-    streams: dict[str, list[L7Packet]] = defaultdict(list)
-    origins: dict[str, tuple[str, int, int]] = {}
-    for row in tshark_fields(pcap, "udp && !icmp && !icmpv6", fields):
-        stream, src, sport, dport = row[0], row[1] or row[2], int(row[3]), int(row[4])
-        origin = origins.setdefault(stream, (src, sport, dport))
-        payload = bytes.fromhex(row[6])
-        if payload:
-            direction = ORIG if (src, sport) == origin[:2] else RESP
-            streams[stream].append(
-                L7Packet(direction, float(row[5]), "udp", origin[1], origin[2], payload, 0, 0)
-            )
-    return streams
-
-
-def feed_all(packets: list[L7Packet], dissector: QuicDissector | None = None) -> tuple[L7Facts, str | None]:
-    """Feed datagrams until the dissector is done; return the facts and the DissectError text, if any."""
-    dissector = dissector or create()
-    facts = L7Facts()
-    for pkt in packets:
-        try:
-            if not dissector.feed(pkt, facts):
-                break
-        except DissectError as exc:
-            return facts, str(exc)
-    return facts, None
+Results = dict[int, tuple[L7Facts, str | None]]
 
 
 @pytest.fixture(scope="module")
 def results(corpus: Path) -> dict[str, Results]:
     out: dict[str, Results] = {}
     for name in QUIC_CAPTURES:
-        streams = udp_streams(corpus / "pcaps" / name)
-        out[name] = {s: feed_all(p) for s, p in streams.items() if looks_like_quic(p[0].payload)}
+        streams = udp_flows(corpus / "pcaps" / name, "udp && !icmp && !icmpv6")
+        out[name] = {s: replay(p, create) for s, p in streams.items() if p and looks_like_quic(p[0].payload)}
     return out
 
 
@@ -136,7 +98,7 @@ def test_quic_ja4_matches_spec_computation_from_tshark_fields(
     assert rows
     for stream, *row in rows:
         expected = "q" + ja4_from_tshark_fields(*row)[1:]
-        assert results[name][stream][0].tls_ja4 == expected, stream
+        assert results[name][int(stream)][0].tls_ja4 == expected, stream
 
 
 # --- key schedule: RFC test vectors -----------------------------------------------------------------
@@ -164,7 +126,7 @@ def test_rfc9001_and_rfc9369_client_initial_keys() -> None:
 def test_single_packet_client_hello_per_version(version: int, name: str) -> None:
     hello = big_client_hello("one.example", key_share=32)
     datagram = initial_packet(version, _RFC_DCID, crypto_frame(0, hello))
-    facts, error = feed_all([_pkt(datagram)])
+    facts, error = replay([_pkt(datagram)], create)
     assert error is None
     assert (facts.tls_sni, facts.quic_version) == ("one.example", name)
     assert facts.tls_ja4 == ja4(parse_client_hello(hello), "q")
@@ -205,7 +167,7 @@ def test_coalesced_initial_then_handshake_and_short_header() -> None:
     initial = initial_packet(0x6B3343CF, dcid, crypto_frame(0, hello), size=600)
     handshake = b"\xf0\x6b\x33\x43\xcf\x08" + dcid + b"\x00" + varint(30) + bytes(30)
     zero_rtt = b"\xe0\x6b\x33\x43\xcf\x08" + dcid + b"\x00" + varint(20) + bytes(20)
-    facts, error = feed_all([_pkt(zero_rtt + initial + handshake + b"\x40" + bytes(50))])
+    facts, error = replay([_pkt(zero_rtt + initial + handshake + b"\x40" + bytes(50))], create)
     assert error is None and facts.tls_sni == "coalesced.example"
 
 
@@ -213,14 +175,14 @@ def test_zero_rtt_and_server_datagrams_do_not_stop_the_dissector() -> None:
     dcid = b"\x11" * 8
     zero_rtt = b"\xd0\x00\x00\x00\x01\x08" + dcid + b"\x00" + varint(40) + bytes(40)
     initial = initial_packet(1, dcid, crypto_frame(0, big_client_hello("late.example", key_share=32)))
-    facts, error = feed_all([_pkt(zero_rtt), _pkt(_server_initial(1), RESP), _pkt(initial)])
+    facts, error = replay([_pkt(zero_rtt), _pkt(_server_initial(1), RESP), _pkt(initial)], create)
     assert error is None and facts.tls_sni == "late.example"
 
 
 def test_t051_tls_hello_in_google_crypto_frames() -> None:
     hello = big_client_hello("t51.example", key_share=32)
     frames = b"\x07" + crypto_frame(0, hello, frame_type=0x08)
-    facts, error = feed_all([_pkt(initial_packet(0x54303531, b"\x05" * 8, frames))])
+    facts, error = replay([_pkt(initial_packet(0x54303531, b"\x05" * 8, frames))], create)
     assert error is None
     assert (facts.tls_sni, facts.quic_version) == ("t51.example", "T051")
 
@@ -232,7 +194,7 @@ def test_q050_chlo_over_two_packets() -> None:
         _pkt(initial_packet(0x51303530, dcid, crypto_frame(0, message[:1000], 0x08), pn=1)),
         _pkt(initial_packet(0x51303530, dcid, crypto_frame(1000, message[1000:], 0x08), pn=2)),
     ]
-    facts, error = feed_all(packets)
+    facts, error = replay(packets, create)
     assert error is None
     assert (facts.tls_sni, facts.quic_version) == ("q50.example.com", "Q050")
 
@@ -240,10 +202,10 @@ def test_q050_chlo_over_two_packets() -> None:
 def test_cleartext_gquic_public_header_and_q046() -> None:
     message = chlo({b"SNI\x00": b"www.example.com", b"VER\x00": b"Q043"})
     q043 = b"\x09" + bytes(8) + b"Q043" + b"\x01" + bytes(12) + b"\xa0\x01" + len(message).to_bytes(2, "big")
-    facts, error = feed_all([_pkt(q043 + message + bytes(100))])
+    facts, error = replay([_pkt(q043 + message + bytes(100))], create)
     assert (facts.tls_sni, facts.quic_version, error) == ("www.example.com", "Q043", None)
     q046 = b"\xc3Q046\x50" + bytes(8) + b"\x00\x00\x00\x01" + bytes(12) + b"\x80\x01" + message
-    facts, error = feed_all([_pkt(q046)])
+    facts, error = replay([_pkt(q046)], create)
     assert (facts.tls_sni, facts.quic_version, error) == ("www.example.com", "Q046", None)
 
 

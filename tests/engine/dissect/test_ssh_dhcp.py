@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import tshark_fields
-from tests.engine.dissect.test_dns import replay, tcp_flows, udp_flows
+from tests.engine.dissect.replay import replay, tcp_flows, udp_flows
 
 from flowradar.engine.dissect import dhcp, ssh
 from flowradar.engine.dissect.base import ORIG, RESP, L7Packet

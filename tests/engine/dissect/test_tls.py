@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from tests.conftest import truth, tshark_fields
+from tests.engine.dissect.replay import replay, tcp_flows
 from tests.engine.dissect.tls_builders import (
     SPEC_CIPHERS,
     SPEC_EXTS,
@@ -22,7 +22,7 @@ from tests.engine.dissect.tls_builders import (
 )
 
 from flowradar.engine.dissect.base import ORIG, RESP, DissectError, L7Packet
-from flowradar.engine.dissect.tls import MAX_PACKETS, TlsDissector, create, looks_like_tls
+from flowradar.engine.dissect.tls import MAX_PACKETS, create, looks_like_tls
 from flowradar.engine.dissect.tls_hello import (
     ClientHello,
     ja3,
@@ -52,80 +52,30 @@ TLS_CAPTURES = [
 ]
 """Captures with TLS (or none, where the truth says so) that have a truth file."""
 
-_STREAM_FIELDS = [
-    "tcp.stream",
-    "ip.src",
-    "ipv6.src",
-    "tcp.srcport",
-    "tcp.dstport",
-    "tcp.seq_raw",
-    "tcp.flags",
-    "frame.time_epoch",
-    "tcp.payload",
-]
 
-
-def tcp_streams(pcap: Path) -> dict[str, list[L7Packet]]:
-    """Payload-carrying packets of every TCP stream, in capture order; ORIG sent the first packet."""
-    streams: dict[str, list[L7Packet]] = defaultdict(list)
-    origins: dict[str, tuple[str, int, int]] = {}
-    for row in tshark_fields(pcap, "tcp && !icmp && !icmpv6", _STREAM_FIELDS):
-        stream, src, sport, dport = row[0], row[1] or row[2], int(row[3]), int(row[4])
-        origin = origins.setdefault(stream, (src, sport, dport))
-        payload = bytes.fromhex(row[8])
-        if payload:
-            direction = ORIG if (src, sport) == origin[:2] else RESP
-            streams[stream].append(
-                L7Packet(
-                    direction,
-                    float(row[7]),
-                    "tcp",
-                    origin[1],
-                    origin[2],
-                    payload,
-                    int(row[5]),
-                    int(row[6], 16),
-                )
-            )
-    return streams
-
-
-def feed_all(packets: list[L7Packet], dissector: TlsDissector | None = None) -> tuple[L7Facts, str | None]:
-    """Feed packets until the dissector is done; return the facts and the DissectError text, if any."""
-    dissector = dissector or create()
-    facts = L7Facts()
-    for pkt in packets:
-        try:
-            if not dissector.feed(pkt, facts):
-                break
-        except DissectError as exc:
-            return facts, str(exc)
-    return facts, None
-
-
-def dissect_capture(pcap: Path) -> dict[str, tuple[L7Facts, str | None]]:
+def dissect_capture(pcap: Path) -> dict[int, tuple[L7Facts, str | None]]:
     """Run a fresh TlsDissector on every stream whose first payload looks like TLS (as the engine does)."""
     return {
-        stream: feed_all(packets)
-        for stream, packets in tcp_streams(pcap).items()
-        if looks_like_tls(packets[0].payload)
+        stream: replay(packets, create)
+        for stream, packets in tcp_flows(pcap, "tcp && !icmp && !icmpv6").items()
+        if packets and looks_like_tls(packets[0].payload)
     }
 
 
 @pytest.fixture(scope="module")
-def results(corpus: Path) -> dict[str, dict[str, tuple[L7Facts, str | None]]]:
+def results(corpus: Path) -> dict[str, dict[int, tuple[L7Facts, str | None]]]:
     return {name: dissect_capture(corpus / "pcaps" / name) for name in TLS_CAPTURES}
 
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("name", TLS_CAPTURES)
-def test_sni_equals_truth(results: dict[str, dict[str, tuple[L7Facts, str | None]]], name: str) -> None:
+def test_sni_equals_truth(results: dict[str, dict[int, tuple[L7Facts, str | None]]], name: str) -> None:
     found = {facts.tls_sni for facts, _ in results[name].values() if facts.tls_sni}
     assert found == set(truth(name)["tls_sni_by_transport"].get("tcp", []))
 
 
 @pytest.mark.corpus
-def test_ech_outer_sni_and_flag(results: dict[str, dict[str, tuple[L7Facts, str | None]]]) -> None:
+def test_ech_outer_sni_and_flag(results: dict[str, dict[int, tuple[L7Facts, str | None]]]) -> None:
     (facts, error), *_ = results["tls_ech.pcapng"].values()
     assert error is None
     assert facts.tls_sni == "performance.radar.cloudflare.com"
@@ -139,10 +89,10 @@ def test_ech_outer_sni_and_flag(results: dict[str, dict[str, tuple[L7Facts, str 
 
 @pytest.mark.corpus
 def test_server_hello_that_overtook_its_first_segment(
-    results: dict[str, dict[str, tuple[L7Facts, str | None]]],
+    results: dict[str, dict[int, tuple[L7Facts, str | None]]],
 ) -> None:
     # android.pcap stream 7: the server's third segment arrives before the first two.
-    facts, error = results["android.pcap"]["7"]
+    facts, error = results["android.pcap"][7]
     assert error is None
     assert (facts.tls_sni, facts.tls_version, facts.tls_cipher) == (
         "connectivitycheck.gstatic.com",
@@ -152,7 +102,7 @@ def test_server_hello_that_overtook_its_first_segment(
 
 
 @pytest.mark.corpus
-def test_tls_on_port_80_without_sni(results: dict[str, dict[str, tuple[L7Facts, str | None]]]) -> None:
+def test_tls_on_port_80_without_sni(results: dict[str, dict[int, tuple[L7Facts, str | None]]]) -> None:
     # tshark takes this flow for HTTP (port 80); the payload is a TLS 1.2 handshake without SNI.
     (facts, error), *_ = results["tls_port_80.pcapng"].values()
     assert error is None
@@ -160,11 +110,11 @@ def test_tls_on_port_80_without_sni(results: dict[str, dict[str, tuple[L7Facts, 
     assert facts.tls_ja4 is not None and facts.tls_ja4.startswith("t12i")
 
 
-def _tshark_hellos(pcap: Path, fields: list[str], hello: int) -> dict[str, list[str]]:
+def _tshark_hellos(pcap: Path, fields: list[str], hello: int) -> dict[int, list[str]]:
     rows = tshark_fields(pcap, f"tcp && tls.handshake.type == {hello} && !icmp", ["tcp.stream", *fields])
-    out: dict[str, list[str]] = {}
+    out: dict[int, list[str]] = {}
     for row in rows:
-        out.setdefault(row[0], row[1:])
+        out.setdefault(int(row[0]), row[1:])
     return out
 
 
@@ -174,7 +124,7 @@ _JA3_CAPTURES = ["1kxun.pcap", "android.pcap", "chrome.pcap", "sites.pcapng", "t
 @pytest.mark.corpus
 @pytest.mark.parametrize("name", _JA3_CAPTURES)
 def test_ja3_ja3s_version_cipher_match_tshark(
-    corpus: Path, results: dict[str, dict[str, tuple[L7Facts, str | None]]], name: str
+    corpus: Path, results: dict[str, dict[int, tuple[L7Facts, str | None]]], name: str
 ) -> None:
     pcap = corpus / "pcaps" / name
     clients = _tshark_hellos(pcap, ["tls.handshake.ja3"], 1)
@@ -198,7 +148,7 @@ def test_ja3_ja3s_version_cipher_match_tshark(
 @pytest.mark.corpus
 @pytest.mark.parametrize("name", _JA3_CAPTURES)
 def test_ja4_matches_spec_computation_from_tshark_fields(
-    corpus: Path, results: dict[str, dict[str, tuple[L7Facts, str | None]]], name: str
+    corpus: Path, results: dict[str, dict[int, tuple[L7Facts, str | None]]], name: str
 ) -> None:
     fields = [
         "tls.handshake.ciphersuite",
@@ -346,7 +296,7 @@ def test_hello_spanning_records_and_segments(record_size: int, segment_size: int
 def test_repeated_and_overlapping_segments() -> None:
     stream = records(_BIG_HELLO, 16384)
     packets = _segments(stream, 200) + _segments(stream[50:], 333, seq=1050)
-    facts, error = feed_all(packets)
+    facts, error = replay(packets, create)
     assert error is None and facts.tls_sni == "split.example.org"
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from flowradar.engine.records import ip_text as ip_text
-from flowradar.engine.records import to_record
+from flowradar.engine.records import row_uid
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -85,8 +85,8 @@ class Networks:
         """Parse the CIDRs (ValueError on an invalid one)."""
         self._nets: list[tuple[int, int, int, int, int]] = []
         self.cidrs = tuple(cidrs)
-        for text in self.cidrs:
-            net = ipaddress.ip_network(text.strip(), strict=False)
+        self._parsed = [ipaddress.ip_network(text.strip(), strict=False) for text in self.cidrs]
+        for net in self._parsed:
             bits = 128 if net.version == 6 else 32
             value = int(net.network_address) << (128 - bits)
             mask = ((1 << net.prefixlen) - 1) << (128 - net.prefixlen)
@@ -109,7 +109,7 @@ class Networks:
             a = ipaddress.ip_address(ip)
         except ValueError:
             return False
-        return any(a in ipaddress.ip_network(c.strip(), strict=False) for c in self.cidrs)
+        return any(a in net for net in self._parsed)
 
 
 MULTICAST = Networks(["224.0.0.0/4", "255.255.255.255/32", "ff00::/8", "0.0.0.0/32", "::/128"])
@@ -123,12 +123,12 @@ def text_of(addr: np.ndarray, ver: np.ndarray, index: int) -> str:
 
 def uids(rows: np.ndarray, limit: int = 10) -> list[str]:
     """Flow uids of the first ``limit`` rows (the ids FlowRecords carry)."""
-    return [to_record(rows[i], None).uid for i in range(min(limit, len(rows)))]
+    return [row_uid(rows[i]) for i in range(min(limit, len(rows)))]
 
 
 def uid_of(row: np.void) -> str:
     """Flow uid of one row."""
-    return to_record(row, None).uid
+    return row_uid(row)
 
 
 def seconds(ns: np.ndarray) -> np.ndarray:

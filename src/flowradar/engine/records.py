@@ -154,6 +154,21 @@ FLAT_DTYPE = np.dtype(_FLAT_SPEC)
 """The export layout with every field scalar, so ``tolist()`` yields plain Python values."""
 
 
+def flow_uid(flow_id: int, first_ns: int, proto: int, src: bytes, dst: bytes) -> str:
+    """The uid every record about this flow carries (stable for the same input)."""
+    digest = hashlib.blake2b(
+        struct.pack("<QqB", flow_id, first_ns, proto) + src + dst, digest_size=10
+    ).digest()
+    return "C" + base64.b32encode(digest).decode().lower()
+
+
+def row_uid(row: np.void) -> str:
+    """The uid of one exported row, without building its FlowRecord."""
+    return flow_uid(
+        int(row["id"]), int(row["first"]), int(row["proto"]), bytes(row["src"]), bytes(row["dst"])
+    )
+
+
 def to_record(row: np.void, facts: L7Facts | None) -> FlowRecord:
     """Build the FlowRecord of one exported row."""
     values: tuple[Any, ...] = np.asarray(row).reshape(1).view(FLAT_DTYPE).tolist()[0]
@@ -183,8 +198,7 @@ def _record(v: tuple[Any, ...], facts: L7Facts | None) -> FlowRecord:
         end,
         hist,
     ) = v
-    uid_src = struct.pack("<QqB", fid, first, proto) + src + dst
-    uid = "C" + base64.b32encode(hashlib.blake2b(uid_src, digest_size=10).digest()).decode().lower()
+    uid = flow_uid(fid, first, proto, src, dst)
     ported = proto in PORTED
     return FlowRecord(
         uid=uid,

@@ -35,14 +35,16 @@ def _u32(p: bytes, o: int) -> int:
 
 
 def _looks_random(b: bytes) -> bool:
-    """Whether bytes look like key material or ciphertext: varied, with high bits, not zeros or text."""
-    return len(set(b)) * 2 > len(b) and max(b, default=0) >= 0x80
+    """Whether bytes look like key material or ciphertext: varied, not zeros and not text.
 
-
-def _session_id(b: bytes) -> bool:
-    """A random 64-bit id: varied bytes, not all printable text. (Requiring a high-bit byte, as
-    :func:`_looks_random` does, would miss 1 id in 256.)"""
-    return len(set(b)) * 2 > len(b) and any(c >= 0x7F or c < 0x20 for c in b)
+    Not text means a byte with the high bit set; for fields under 16 bytes, where random data lacks
+    one too often (1 time in 256 for an 8-byte id), any byte outside printable ASCII will do.
+    """
+    if len(set(b)) * 2 <= len(b):
+        return False
+    if len(b) >= 16:
+        return max(b) >= 0x80
+    return any(c >= 0x7F or c < 0x20 for c in b)
 
 
 def _varint(p: bytes, o: int) -> tuple[int, int]:
@@ -318,7 +320,7 @@ def _openvpn(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     """
     if not udp:
         p = p[2:] if _u16(p, 0) == len(p) - 2 else b""
-    if len(p) < 14 or p[0] not in (0x08, 0x10, 0x38, 0x40, 0x50) or not _session_id(p[1:9]):
+    if len(p) < 14 or p[0] not in (0x08, 0x10, 0x38, 0x40, 0x50) or not _looks_random(p[1:9]):
         return None  # session ids are random 64-bit numbers
     if any(_u32(p, 9 + h) == 1 and _u32(p, 13 + h) > 1_000_000_000 for h in (0, 16, 20, 32, 64)):
         return "openvpn"

@@ -11,7 +11,7 @@ once per bin. Severity from RITA's thresholds: low from 0.7 (``beacon_min_score`
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,10 +35,9 @@ class Series:
     by_name: bool
     times: list[float] = field(default_factory=list)
     sizes: list[float] = field(default_factory=list)
-    recent: list[np.void] = field(default_factory=list)
+    recent: deque[np.void] = field(default_factory=lambda: deque(maxlen=10))
     """The latest rows (evidence)."""
     scored_at: float = float("-inf")
-    dirty: bool = False
 
 
 def severity_of(score: float) -> str:
@@ -58,6 +57,9 @@ class BeaconDetector:
         self._pairs: OrderedDict[tuple[str, str], Series] = OrderedDict()
         self._bin = cfg.beacon_window_s / beacon_score.BINS
         self._alerted: dict[tuple[str, str], tuple[float, str]] = {}
+        self._dirty: dict[tuple[str, str], None] = {}
+        """Pairs with points not scored yet, in the order they got them."""
+        self._texts: dict[tuple[bytes, int], str] = {}
 
     def observe(self, batch: FlowBatch) -> list[Alert]:
         """Add the batch's answered, ended connections; score pairs that are due."""
@@ -75,44 +77,59 @@ class BeaconDetector:
                 self._internal.contains(sub["src"], sub["ver"])
                 & self._internal.contains(sub["dst"], sub["ver"])
             )
-        m = np.zeros(len(rows), dtype=bool)
-        m[idx[keep]] = True
-        for i in np.flatnonzero(m).tolist():
-            self._add(rows[i], batch)
+        self._add(rows, np.sort(idx[keep]), batch)
         return self._score_due(batch_now(batch))
 
-    def _add(self, row: np.void, batch: FlowBatch) -> None:
-        ver = int(row["ver"])
-        src, dst = R.ip_text(bytes(row["src"]), ver), R.ip_text(bytes(row["dst"]), ver)
-        t, size = int(row["first"]) / 1e9, float(row["bytes"][0])
-        self._point((src, dst), False, t, size, row)
-        facts = batch.facts.get(int(row["id"]))
-        name = facts and (facts.tls_sni or facts.http_host)
-        if name:
-            self._point((src, name.lower()), True, t, size, row)
+    def _add(self, rows: np.ndarray, idx: np.ndarray, batch: FlowBatch) -> None:
+        """One point per selected row, to its address pair and (when named) its server-name pair."""
+        sub = rows[idx]
+        srcs, dsts = self._text(sub["src"], sub["ver"]), self._text(sub["dst"], sub["ver"])
+        times = (sub["first"] / 1e9).tolist()
+        sizes = sub["bytes"][:, 0].astype(np.float64).tolist()
+        facts = batch.facts
+        for i, fid in enumerate(sub["id"].tolist()):
+            row = rows[int(idx[i])]
+            self._point((srcs[i], dsts[i]), False, times[i], sizes[i], row)
+            f = facts.get(fid)
+            name = f and (f.tls_sni or f.http_host)
+            if name:
+                self._point((srcs[i], name.lower()), True, times[i], sizes[i], row)
+
+    def _text(self, addr: np.ndarray, ver: np.ndarray) -> list[str]:
+        """Text of each address of a column (memoised: a few hosts make most pairs)."""
+        memo = self._texts
+        if len(memo) > 4 * self._cfg.beacon_max_pairs:
+            memo.clear()
+        out = []
+        for raw, v in zip(np.ascontiguousarray(addr).view("S16").tolist(), ver.tolist(), strict=True):
+            text = memo.get((raw, v))
+            if text is None:
+                text = memo[(raw, v)] = R.ip_text(raw.ljust(16, b"\0"), v)
+            out.append(text)
+        return out
 
     def _point(self, key: tuple[str, str], by_name: bool, t: float, size: float, row: np.void) -> None:
         s = self._pairs.get(key)
         if s is None:
             s = self._pairs[key] = Series(key[0], key[1], by_name)
             if len(self._pairs) > self._cfg.beacon_max_pairs:
-                self._pairs.popitem(last=False)
+                self._dirty.pop(self._pairs.popitem(last=False)[0], None)
         else:
             self._pairs.move_to_end(key)
         s.times.append(t)
         s.sizes.append(size)
-        s.recent = [*s.recent[-9:], row]
-        s.dirty = True
+        s.recent.append(row)
+        self._dirty[key] = None
 
     def _score_due(self, now: float) -> list[Alert]:
         out = []
         start = now - self._cfg.beacon_window_s
-        for key, s in list(self._pairs.items()):
-            if not s.dirty or now - s.scored_at < self._bin:
-                continue
-            keep = [i for i, t in enumerate(s.times) if t >= start]
-            s.times, s.sizes = [s.times[i] for i in keep], [s.sizes[i] for i in keep]
-            s.dirty = False
+        for key in [k for k in self._dirty if now - self._pairs[k].scored_at >= self._bin]:
+            del self._dirty[key]
+            s = self._pairs[key]
+            if min(s.times) < start:
+                keep = [i for i, t in enumerate(s.times) if t >= start]
+                s.times, s.sizes = [s.times[i] for i in keep], [s.sizes[i] for i in keep]
             if len(s.times) < self._cfg.beacon_min_connections:
                 continue
             s.scored_at = now

@@ -82,8 +82,11 @@ def statistical_score(data: np.ndarray, default_mad: float) -> float:
 
 def timestamp_score(times: np.ndarray) -> float:
     """Score of the intervals between unique whole-second connection times (0 under 3 intervals)."""
-    t = np.unique(np.floor(np.asarray(times, dtype=np.float64)))
+    t = np.floor(np.asarray(times, dtype=np.float64))
+    if len(t) > 1 and bool((t[1:] < t[:-1]).any()):
+        t.sort()
     deltas = np.diff(t)
+    deltas = deltas[deltas != 0]  # intervals between unique times
     return statistical_score(deltas, 1.0) if len(deltas) >= 3 else 0.0
 
 
@@ -93,31 +96,43 @@ def datasize_score(sizes: np.ndarray) -> float:
 
 
 def histogram(times: np.ndarray, start: float, end: float, bins: int = BINS) -> np.ndarray:
-    """Connections per bin over [start, end] (the last edge is inclusive)."""
-    counts, _ = np.histogram(np.clip(times, start, end), bins=bins, range=(start, end))
-    return counts
+    """Connections per bin over [start, end] (the last edge is inclusive).
+
+    The counts of ``np.histogram(np.clip(times, start, end), bins, (start, end))``, computed the way
+    numpy does for equal bins (index from the scaled offset, then corrected against the edges)
+    without its per-call setup.
+    """
+    t = np.clip(np.asarray(times, dtype=np.float64), start, end)
+    if end <= start:
+        return np.histogram(t, bins=bins, range=(start, end))[0]
+    edges = np.linspace(start, end, bins + 1)
+    idx = ((t - start) / (end - start) * bins).astype(np.intp)
+    idx[idx == bins] -= 1
+    idx[t < edges[idx]] -= 1
+    idx[(t >= edges[idx + 1]) & (idx != bins - 1)] += 1
+    return np.bincount(idx, minlength=bins)
 
 
 def _bars(hist: np.ndarray) -> tuple[Counter[int], int, int]:
     """Bar-height frequencies (grouped), bars seen, and the longest run of bars (wrapping)."""
-    total = int((hist > 0).sum())
-    size = math.ceil(float(hist.max()) * MODE_SENSITIVITY) or 1
-    freq: Counter[int] = Counter(int(h // size * size) for h in hist.tolist() if h > 0)
+    heights = hist.tolist()
+    size = math.ceil(max(heights) * MODE_SENSITIVITY) or 1
+    freq: Counter[int] = Counter(h // size * size for h in heights if h > 0)
     longest = run = 0
-    for h in np.concatenate([hist, hist]).tolist():
+    for h in heights + heights:
         run = run + 1 if h > 0 else 0
-        longest = max(longest, run)
-    return freq, total, min(longest, len(hist))
+        longest = longest if run < longest else run
+    return freq, sum(freq.values()), min(longest, len(heights))
 
 
-def histogram_score(hist: np.ndarray) -> float:
+def histogram_score(hist: np.ndarray, bars: tuple[Counter[int], int, int] | None = None) -> float:
     """max(coefficient-of-variation score, bimodal fit score) of a connection histogram."""
     if hist.sum() <= 0:
         return 0.0
     mean = float(hist.mean())
     cv = float(hist.std()) / mean
     cv_score = 0.0 if cv > 1 else round(1 - cv, 3)
-    freq, total, _ = _bars(hist)
+    freq, total, _ = bars or _bars(hist)
     fit = 0.0
     if total >= BIMODAL_MIN_BARS:
         top = sorted(freq.values(), reverse=True)[:2]
@@ -125,9 +140,16 @@ def histogram_score(hist: np.ndarray) -> float:
     return min(1.0, max(cv_score, round(fit, 3)))
 
 
-def duration_score(hist: np.ndarray, first: float, last: float, start: float, end: float) -> float:
+def duration_score(
+    hist: np.ndarray,
+    first: float,
+    last: float,
+    start: float,
+    end: float,
+    bars: tuple[Counter[int], int, int] | None = None,
+) -> float:
     """max(coverage, consistency) once the histogram has ``DURATION_MIN_BARS`` bars, else 0."""
-    _, total, longest = _bars(hist)
+    _, total, longest = bars or _bars(hist)
     if total < DURATION_MIN_BARS or end <= start:
         return 0.0
     coverage = min(1.0, math.ceil((last - first) / (end - start) * 1000) / 1000)
@@ -139,8 +161,9 @@ def score(times: np.ndarray, sizes: np.ndarray, start: float, end: float, scale:
     """Score one pair over the window [start, end]; ``scale`` stretches compressed time to real seconds."""
     t = np.sort(np.asarray(times, dtype=np.float64))
     hist = histogram(t, start, end)
+    bars = _bars(hist) if len(t) else None
     ts = timestamp_score((t - start) * scale)
     ds = datasize_score(sizes)
-    hs = histogram_score(hist)
-    dur = duration_score(hist, float(t[0]), float(t[-1]), start, end) if len(t) else 0.0
+    hs = histogram_score(hist, bars)
+    dur = duration_score(hist, float(t[0]), float(t[-1]), start, end, bars) if len(t) else 0.0
     return BeaconScore(round((ts + ds + hs + dur) / 4, 3), ts, ds, hs, dur)

@@ -80,7 +80,8 @@ class CaptureSummary:
                 ids = np.fromiter(batch.facts.keys(), dtype=np.uint64, count=len(batch.facts))
                 dissected = np.isin(batch.rows["id"], ids)
             self._dissected.append(dissected)
-        rows_by_id = None
+        rows_by_id: dict[int, int] | None = None
+        totals: list[int] = []
         for fid, f in batch.facts.items():
             if f.tls_sni:
                 self.sni[_dname(f.tls_sni)] += 1
@@ -96,10 +97,11 @@ class CaptureSummary:
             if f.app_proto:
                 self.apps[f.app_proto] += 1
                 if rows_by_id is None:
-                    rows_by_id = {int(i): k for k, i in enumerate(batch.rows["id"].tolist())}
+                    rows_by_id = {i: k for k, i in enumerate(batch.rows["id"].tolist())}
+                    totals = batch.rows["bytes"].sum(axis=1).tolist()
                 k = rows_by_id.get(fid)
                 if k is not None:
-                    self.app_bytes[f.app_proto] += int(batch.rows["bytes"][k].sum())
+                    self.app_bytes[f.app_proto] += totals[k]
 
     @property
     def rows(self) -> np.ndarray:

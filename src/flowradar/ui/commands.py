@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from flowradar.capture.base import PacketSource
 from flowradar.config import Config
 from flowradar.detect.runner import DetectionRunner, build_runner, detect_flows
+from flowradar.engine.analyze import conclude
 from flowradar.engine.pipeline import Engine
 from flowradar.engine.summary import CaptureSummary
 from flowradar.enrich.summary import EnrichStage
@@ -163,9 +164,7 @@ def analyze(
         if writer is not None:
             writer.close()
         dispatcher.close(cfg.alert.timeout_s)
-    summary.scans, summary.floods, summary.alerts = runner.scans(), runner.floods(), runner.alerts
-    summary.packets = source.stats.packets
-    summary.warnings = list(source.stats.warnings)
+    conclude(summary, source, runner)
     for w in summary.warnings:
         console.print(f"[yellow]flowradar: warning:[/] {w}", highlight=False)
     if report_path is not None or as_json:

@@ -40,6 +40,7 @@ $(STAMP): $(PY_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q src/flowradar  # start-up: no compiling at each run, even with PYTHONDONTWRITEBYTECODE
 	@touch $(STAMP)
 
 $(DATA_STAMP): $(STAMP)

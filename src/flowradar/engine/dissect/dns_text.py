@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Callable
-from typing import TypeVar
 
 _NAME_STEPS = 512  # labels + pointers walked for one name
 _MAX_NAME = 253  # longest name tshark renders (255-byte buffer minus its bookkeeping)
@@ -13,9 +12,6 @@ _ROOT, _TOO_LONG = "<root>", "<name too long>"
 _NOT_PLAIN = re.compile(rb"[^\x20-\x7e]")
 _C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
 _NON_PRINTABLE = frozenset({"Cc", "Cf", "Cn", "Cs"})
-
-
-_V = TypeVar("_V")
 
 
 def format_text(raw: bytes) -> str:
@@ -83,22 +79,6 @@ def _unicode_text(uc: int) -> str:
     return f"\\u{uc:04x}" if uc <= 0xFFFF else f"\\U{uc:08x}"
 
 
-class _Memo(dict[bytes, _V]):
-    """``memo[key]`` is ``compute(key)``, kept once computed (all forgotten when 4,096 are kept)."""
-
-    __slots__ = ("_compute",)
-
-    def __init__(self, compute: Callable[[bytes], _V]) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, key: bytes) -> _V:
-        if len(self) >= 4096:
-            self.clear()
-        value = self[key] = self._compute(key)
-        return value
-
-
 def _render_name(raw: bytes) -> str:
     """A name as shown: its labels joined by dots, rendered, lower case."""
     return raw.decode("ascii").lower() if not _NOT_PLAIN.search(raw) else format_text(raw).lower()
@@ -123,6 +103,7 @@ def _read_plain_labels(wire: bytes) -> tuple[str, int]:
 _SEQUENCE = re.compile(rb"([\xc0-\xfd][\x80-\xbf]+)")  # a lead byte, its continuation bytes
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 _HIGH_TO_SUB = bytes(range(0x80)) + b"\x1a" * 0x80  # 0x1a, a control, is not in the input
-_sequence_text = _Memo(_char_by_char).__getitem__
-_render = _Memo(_render_name).__getitem__
-_plain_labels = _Memo(_read_plain_labels).__getitem__  # a response repeats its query's names
+# Pure functions, memoised (bounded): names repeat across messages (a response repeats its query's).
+_sequence_text = functools.lru_cache(maxsize=4096)(_char_by_char)
+_render = functools.lru_cache(maxsize=4096)(_render_name)
+_plain_labels = functools.lru_cache(maxsize=4096)(_read_plain_labels)

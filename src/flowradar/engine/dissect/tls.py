@@ -9,6 +9,8 @@ are read whole. The dissector is done once both hellos are read, on malformed or
 
 from __future__ import annotations
 
+import functools
+
 from flowradar.engine.dissect.base import DissectError, L7Packet
 from flowradar.engine.dissect.tcpstream import TcpStream
 from flowradar.engine.dissect.tls_hello import (
@@ -50,10 +52,10 @@ def looks_like_tls(payload: bytes) -> bool:
     )
 
 
-_FingerprintKey = tuple[object, ...]
-_client_prints: dict[_FingerprintKey, tuple[tuple[str, ...], str, str]] = {}
-_server_prints: dict[_FingerprintKey, tuple[str, str, str]] = {}
-_MAX_PRINTS = 1024  # distinct hello fingerprints remembered (clients repeat theirs)
+_Ints = tuple[int, ...]
+_ClientKey = tuple[str, int, _Ints, _Ints, _Ints, _Ints, _Ints, _Ints, bytes | None]
+"""What a ClientHello's fingerprints depend on: transport, legacy version, ciphers, extensions, groups,
+point formats, signature algorithms, supported versions, first ALPN value."""
 
 
 def client_hello_facts(ch: ClientHello, facts: L7Facts, transport: str) -> None:
@@ -61,39 +63,51 @@ def client_hello_facts(ch: ClientHello, facts: L7Facts, transport: str) -> None:
     facts.tls_sni = ch.sni
     facts.tls_alpn = ch.alpn
     facts.tls_ech = ch.ech
-    key = (
-        transport,
-        ch.legacy_version,
-        tuple(ch.cipher_suites),
-        tuple(ch.extensions),
-        tuple(ch.supported_groups),
-        tuple(ch.ec_point_formats),
-        tuple(ch.signature_algorithms),
-        tuple(ch.supported_versions),
-        ch.alpn_raw[0] if ch.alpn_raw else None,
+    versions, facts.tls_ja3, facts.tls_ja4 = _client_prints(
+        (
+            transport,
+            ch.legacy_version,
+            tuple(ch.cipher_suites),
+            tuple(ch.extensions),
+            tuple(ch.supported_groups),
+            tuple(ch.ec_point_formats),
+            tuple(ch.signature_algorithms),
+            tuple(ch.supported_versions),
+            ch.alpn_raw[0] if ch.alpn_raw else None,
+        )
     )
-    known = _client_prints.get(key)
-    if known is None:
-        if len(_client_prints) >= _MAX_PRINTS:
-            _client_prints.clear()
-        known = _client_prints[key] = (tuple(ch.versions_offered()), ja3(ch)[1], ja4(ch, transport))
-    facts.tls_versions_offered = list(known[0])
-    facts.tls_ja3 = known[1]
-    facts.tls_ja4 = known[2]
+    facts.tls_versions_offered = list(versions)
+
+
+@functools.lru_cache(maxsize=1024)  # clients repeat their hellos: fingerprint each kind once
+def _client_prints(key: _ClientKey) -> tuple[tuple[str, ...], str, str]:
+    """(versions offered, JA3 hash, JA4) of the hello ``key`` describes."""
+    transport, legacy, ciphers, exts, groups, points, sigs, versions, alpn = key
+    ch = ClientHello(
+        legacy,
+        cipher_suites=list(ciphers),
+        extensions=list(exts),
+        alpn_raw=[alpn] if alpn is not None else [],
+        supported_versions=list(versions),
+        supported_groups=list(groups),
+        ec_point_formats=list(points),
+        signature_algorithms=list(sigs),
+    )
+    return tuple(ch.versions_offered()), ja3(ch)[1], ja4(ch, transport)
 
 
 def _server_hello_facts(sh: ServerHello, facts: L7Facts) -> None:
-    key = (sh.legacy_version, sh.selected_version, sh.cipher_suite, tuple(sh.extensions))
-    known = _server_prints.get(key)
-    if known is None:
-        if len(_server_prints) >= _MAX_PRINTS:
-            _server_prints.clear()
-        known = _server_prints[key] = (
-            version_name(sh.version),
-            f"0x{sh.cipher_suite:04x}",
-            ja3s(sh)[1],
-        )
-    facts.tls_version, facts.tls_cipher, facts.tls_ja3s = known
+    facts.tls_version, facts.tls_cipher, facts.tls_ja3s = _server_prints(
+        (sh.legacy_version, sh.selected_version, sh.cipher_suite, tuple(sh.extensions))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _server_prints(key: tuple[int, int | None, int, tuple[int, ...]]) -> tuple[str, str, str]:
+    """(version name, cipher, JA3S hash) of the ServerHello ``key`` describes."""
+    legacy, selected, cipher, exts = key
+    sh = ServerHello(legacy, cipher, list(exts), selected)
+    return version_name(sh.version), f"0x{sh.cipher_suite:04x}", ja3s(sh)[1]
 
 
 def _record_start(data: bytearray, pos: int) -> bool:

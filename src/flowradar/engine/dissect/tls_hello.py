@@ -125,16 +125,13 @@ class _Bad(Exception):
     """A fast parser met a defect; :func:`diagnose_hello` then names it."""
 
 
-_U16S: dict[int, struct.Struct] = {}
+_U16S = tuple(struct.Struct(f">{n}H") for n in range(257))  # up to 256 values, prepared once
 
 
 def _u16s(b: bytes, p: int, q: int) -> list[int]:
     """The two-byte values of ``b[p:q]`` (``q - p`` even, checked by the caller)."""
-    s = _U16S.get(q - p)
-    if s is None:
-        s = struct.Struct(f">{(q - p) >> 1}H")
-        if q - p <= 512:
-            _U16S[q - p] = s
+    n = (q - p) >> 1
+    s = _U16S[n] if n < len(_U16S) else struct.Struct(f">{n}H")
     return list(s.unpack_from(b, p))
 
 

@@ -76,6 +76,8 @@ export interface FlowRow {
 /** A flow as the live feed sends it (server/ingest.py flow_summary); richer fields when present. */
 export interface FlowSummary extends Partial<FlowRow> {
   uid: string;
+  /** A snapshot of a flow still open (flow_updates event): counters so far, not stored yet. */
+  active?: boolean;
   ts_first: number;
   ts_last: number;
   src_ip: string;
@@ -253,7 +255,7 @@ export interface ListeningPort {
   container?: string | null;
 }
 
-/** Live feed events (server/app.py _live, server/ingest.py announce). */
+/** Live feed events (server/app.py _live, server/announce.py). */
 export interface RatesEvent {
   type: "rates";
   host: string;
@@ -266,9 +268,27 @@ export interface RatesEvent {
   mem_percent?: number;
 }
 
+/** Rates of one interface (server/announce.py interface_rates). */
+export interface InterfaceRate {
+  name: string;
+  up?: boolean;
+  rx_bytes_s?: number;
+  tx_bytes_s?: number;
+}
+
+/** Every interface of a host: each second in single-host mode, with each metrics sample of an agent. */
+export interface InterfacesEvent {
+  type: "interfaces";
+  host: string;
+  ts: number;
+  interfaces: InterfaceRate[];
+}
+
 export type LiveEvent =
   | { type: "state"; hosts: Record<string, RatesEvent> }
   | { type: "flows"; host: string; ts: number; count?: number; flows: FlowSummary[] }
+  | { type: "flow_updates"; host: string; ts: number; count?: number; flows: FlowSummary[] }
+  | InterfacesEvent
   | { type: "alerts"; host: string; ts: number; alerts: AlertRow[] }
   | RatesEvent
   | { type: "dropped"; count: number };

@@ -10,6 +10,9 @@ Three activities, each in its own thread so that none waits for another:
   at ``batch_max_records``) to the sink;
 - the sink is the agent's spool (then the shipper), or the server's own ingest in single-host mode.
 
+With a live sink (single-host mode), the flusher also hands it the interface rates every
+``live_interval_s``; the capture loop's live flow snapshots go to it directly (agent/snapshots.py).
+
 A failure of one source is logged once and the others go on.
 """
 
@@ -22,12 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from flowradar.agent.live import LiveSink
 from flowradar.agent.settings import AgentConfig
 from flowradar.agent.wire import Batch
 from flowradar.model.alert import Alert
 from flowradar.model.connection import Connection
 from flowradar.model.flow import FlowRecord
-from flowradar.model.host import HostMetrics
+from flowradar.model.host import HostMetrics, InterfaceMetrics
 
 log = logging.getLogger("flowradar.agent")
 
@@ -76,6 +80,8 @@ class Collector:
         connections: Callable[[], list[Connection]] | None = None,
         metrics: Callable[[], HostMetrics] | None = None,
         host: str | None = None,
+        live: LiveSink | None = None,
+        interfaces: Callable[[], list[InterfaceMetrics]] | None = None,
     ) -> None:
         self.cfg = cfg
         self.host = host
@@ -85,11 +91,14 @@ class Collector:
         self._feed: FlowFeed | None = None
         self._poll_connections = connections
         self._sample_metrics = metrics
+        self.live = live
+        """Where live updates go (None: batches only)."""
+        self._sample_interfaces = interfaces
         self._pending = Pending()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._due: dict[str, float] = {"connections": 0.0, "metrics": 0.0}
+        self._due: dict[str, float] = {"connections": 0.0, "metrics": 0.0, "interfaces": 0.0}
 
     # ------------------------------------------------------------------ input
 
@@ -130,6 +139,15 @@ class Collector:
         self.stats.metrics += len(batch.metrics)
         self.stats.alerts += len(batch.alerts)
         return emitted
+
+    def live_tick(self, now: float | None = None) -> None:
+        """Hand the interface rates to the live sink when due (every ``live_interval_s``)."""
+        if self.live is None or self.cfg.live_interval_s <= 0:
+            return
+        now = time.time() if now is None else now
+        rates = self._sample("interfaces", now, self._sample_interfaces, self.cfg.live_interval_s)
+        if rates:
+            self.live.interfaces(now, rates)
 
     def _sample(self, name: str, now: float, take: Callable[[], Any] | None, every: float) -> Any:
         if take is None or now < self._due[name]:
@@ -177,6 +195,10 @@ class Collector:
         except Exception as exc:
             self.stats.errors["flush"] = f"{type(exc).__name__}: {exc}"
             log.error("cannot hand a batch on: %s", self.stats.errors["flush"])
+        try:
+            self.live_tick()
+        except Exception as exc:
+            self.stats.errors["live"] = f"{type(exc).__name__}: {exc}"
 
     def stop(self) -> None:
         """Stop the feed, wait for the threads, and emit what is left."""

@@ -2,7 +2,10 @@
 
 It chains the pieces `flowradar analyze -i` uses: a live packet source, the engine, the detection
 runner (live mode: idle flows expire against the clock, active flows are watched every second) and
-the enrichment stage (process owner, names, geography, trackers, intel, privacy).
+the enrichment stage (process owner, names, geography, trackers, intel, privacy). With live
+snapshots (:mod:`flowradar.agent.snapshots`) the changed active flows also go to the live feed every
+second, and DNS answers are learnt as they are dissected: exported flows are then not held back
+waiting for DNS flows to end.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from flowradar.agent.snapshots import LiveSnapshots
 from flowradar.capture.base import PacketSource
 from flowradar.detect.runner import DetectionRunner, detect_flows
 from flowradar.engine.pipeline import Engine
@@ -34,16 +38,21 @@ class CaptureFeed:
         engine: Engine,
         runner: DetectionRunner,
         stage: EnrichStage | None = None,
+        snapshots: LiveSnapshots | None = None,
     ) -> None:
         self.source = source
         self.engine = engine
         self.runner = runner
         self.stage = stage
+        self.snapshots = snapshots
+        if snapshots is not None and stage is not None:
+            stage.pipeline.hold_s = 0.0  # answers are learnt live: nothing waits for DNS flows to end
 
     def records(self) -> Iterator[list[FlowRecord]]:
         """Released records as flows end; at the end, every flow still active and every held record."""
+        source: PacketSource = self.source if self.snapshots is None else self.snapshots.tap(self.source)
         try:
-            for flows in detect_flows(self.engine, self.source, self.runner, live=True):
+            for flows in detect_flows(self.engine, source, self.runner, live=True):
                 out = self.stage.feed(flows) if self.stage is not None else list(flows.records())
                 if out:
                     yield out

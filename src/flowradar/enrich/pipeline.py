@@ -7,7 +7,8 @@ trackers -> intel -> privacy score.
 DNS answers are learnt from every record on arrival. Records are then held back for up to
 ``dns_hold_s`` of capture time (at most ``dns_hold_max`` records), because a DNS flow is exported
 when it goes idle, which is often after the connection its answer led to. :meth:`flush` releases
-everything at the end of input.
+everything at the end of input. Live capture instead learns the answers of still-active DNS flows
+every second (:meth:`learn`, from :mod:`flowradar.agent.snapshots`) and holds nothing back.
 """
 
 from __future__ import annotations
@@ -130,6 +131,15 @@ class EnrichmentPipeline:
         self.stats.held = 0
         self._run(out)
         return out
+
+    def learn(self, records: list[FlowRecord]) -> None:
+        """Learn names (DNS answers, server names) from records without enriching or releasing them.
+
+        Live capture calls this with the still-active DNS flows, so that answers name the flows
+        they lead to at once rather than when the DNS flow ends.
+        """
+        if self.names is not None:
+            self.names.learn(records)
 
     def enrich(self, records: list[FlowRecord]) -> None:
         """Learn from and enrich these records at once, without holding any back."""

@@ -4,14 +4,13 @@ A body is checked in order, each step with a one-line reason: size (413), encodi
 schema (422), record count (422), host matches the token (403). The store writes a batch in one
 transaction and skips a batch id it already has, so a retried batch is stored once and a refused
 one leaves nothing behind. Every stored batch is then announced on the live feed: its new flows, its
-alerts, and the host's rates.
+alerts, and the host's rates (server/announce.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
@@ -22,6 +21,7 @@ from flowradar.model.alert import Alert
 from flowradar.model.connection import Connection
 from flowradar.model.flow import FlowRecord
 from flowradar.model.host import HostMetrics
+from flowradar.server.announce import Announcer
 from flowradar.server.context import Ctx, Ingester, ServerContext
 from flowradar.server.schemas import IngestBatch, IngestResult
 from flowradar.store.base import StoreInputError, StoreUnavailable
@@ -65,8 +65,8 @@ class IngestService:
 
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
-        self._last: dict[str, float] = {}
-        self._iface: dict[str, dict[str, float]] = {}
+        self.announcer = Announcer(ctx.broadcaster, ctx.cfg.server.live_flows)
+        """The live feed's events about each host (also used by this host's live updates)."""
 
     def store(
         self,
@@ -103,67 +103,7 @@ class IngestService:
         self, host: str, flows: Sequence[FlowRecord], metrics: Sequence[HostMetrics], alerts: Sequence[Alert]
     ) -> None:
         """Publish the batch's flows, alerts and the host's rates to the live feed."""
-        publish = self.ctx.broadcaster.publish
-        limit = self.ctx.cfg.server.live_flows
-        now = time.time()
-        if flows:
-            publish(
-                {
-                    "type": "flows",
-                    "host": host,
-                    "ts": now,
-                    "count": len(flows),
-                    "flows": [flow_summary(f) for f in flows[:limit]],
-                }
-            )
-        if alerts:
-            publish({"type": "alerts", "host": host, "ts": now, "alerts": [a.to_dict() for a in alerts]})
-        publish(self._rates(host, now, flows, metrics))
-
-    def _rates(
-        self, host: str, now: float, flows: Sequence[FlowRecord], metrics: Sequence[HostMetrics]
-    ) -> dict[str, Any]:
-        since = self._last.get(host)
-        self._last[host] = now
-        span = max(now - since, 0.1) if since is not None else 1.0
-        volume = sum(f.src_bytes + f.dst_bytes for f in flows)
-        if metrics:
-            latest = max(metrics, key=lambda s: s.ts)
-            up = [i for i in latest.interfaces if i.name != "lo"]
-            self._iface[host] = {
-                "rx_bytes_s": sum(i.rx_bytes_s for i in up),
-                "tx_bytes_s": sum(i.tx_bytes_s for i in up),
-                "cpu_percent": latest.cpu_percent,
-                "mem_percent": latest.mem_percent,
-            }
-        return {
-            "type": "rates",
-            "host": host,
-            "ts": now,
-            "flows_per_s": round(len(flows) / span, 3),
-            "flow_bytes_per_s": round(volume / span, 1),
-            **self._iface.get(host, {}),
-        }
-
-
-def flow_summary(f: FlowRecord) -> dict[str, Any]:
-    """The fields of a flow the live feed shows."""
-    return {
-        "uid": f.uid,
-        "ts_first": f.ts_first,
-        "ts_last": f.ts_last,
-        "transport": f.transport,
-        "src_ip": f.src_ip,
-        "src_port": f.src_port,
-        "dst_ip": f.dst_ip,
-        "dst_port": f.dst_port,
-        "app_proto": f.l7.app_proto,
-        "name": f.enrich.name or f.l7.tls_sni or f.l7.http_host,
-        "process": f.enrich.process,
-        "country": f.enrich.country,
-        "packets": f.src_packets + f.dst_packets,
-        "bytes": f.src_bytes + f.dst_bytes,
-    }
+        self.announcer.batch(host, flows, metrics, alerts)
 
 
 @router.post(

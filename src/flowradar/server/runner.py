@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from flowradar.agent.wire import Batch
 from flowradar.config import Config
+from flowradar.model.flow import FlowRecord
+from flowradar.model.host import InterfaceMetrics
 from flowradar.server.app import create_app
 from flowradar.server.context import build_context
 from flowradar.server.ingest import IngestService
@@ -41,6 +43,23 @@ def local_sink(app: FastAPI) -> Callable[[Batch], None]:
         service.store(host, batch.batch_id, batch.flows, batch.connections, batch.metrics, batch.alerts)
 
     return sink
+
+
+class LocalLive:
+    """This host's live updates in single-host mode: straight onto the live feed (never stored)."""
+
+    def __init__(self, app: FastAPI, host: str) -> None:
+        service: IngestService = app.state.ingest
+        self.announcer = service.announcer
+        self.host = host
+
+    def flows(self, records: list[FlowRecord]) -> None:
+        """Snapshots of active flows, as ``flow_updates`` events."""
+        self.announcer.active_flows(self.host, records)
+
+    def interfaces(self, ts: float, rates: list[InterfaceMetrics]) -> None:
+        """Interface rates, as ``interfaces`` events."""
+        self.announcer.interfaces(self.host, ts, rates)
 
 
 def serve(app: FastAPI, cfg: Config) -> None:

@@ -15,6 +15,8 @@ from rich.console import Console
 
 from flowradar.agent.collect import Collector, Sink
 from flowradar.agent.feed import CaptureFeed
+from flowradar.agent.live import InterfaceMeter, LiveSink
+from flowradar.agent.snapshots import LiveSnapshots
 from flowradar.capture.base import SourceError
 from flowradar.config import Config
 from flowradar.model.alert import Alert
@@ -70,7 +72,17 @@ def start_local(cfg: Config, collector: Collector, interface: str | None, consol
     runner = DetectionRunner(cfg.detect, AlertManager(cfg.alert, deliver))
     owners = process_enricher(cfg, console)
     stage = enrich_stage(cfg, console, [owners] if owners is not None else []) if cfg.enrich.enabled else None
-    collector.start(CaptureFeed(source, Engine(cfg.engine), runner, stage))
+    engine = Engine(cfg.engine)
+    snapshots = None
+    if collector.live is not None and cfg.agent.live_interval_s > 0:
+        snapshots = LiveSnapshots(
+            engine,
+            stage.pipeline if stage is not None else None,
+            collector.live.flows,
+            cfg.agent.live_interval_s,
+            cfg.agent.live_max_flows,
+        )
+    collector.start(CaptureFeed(source, engine, runner, stage, snapshots))
     return [dispatcher, owners]
 
 
@@ -84,10 +96,24 @@ def host_samplers(cfg: Config) -> tuple[Any, Any, list[Any]]:
     return (lambda: poller.poll(info=True)), sampler.sample, [poller, sampler]
 
 
-def run_collector(cfg: Config, sink: Sink, interface: str | None, host: str | None, console: Console) -> Any:
-    """A started collector of this host's flows, alerts, sockets and metrics, and a stop function."""
+def run_collector(
+    cfg: Config,
+    sink: Sink,
+    interface: str | None,
+    host: str | None,
+    console: Console,
+    live: LiveSink | None = None,
+) -> Any:
+    """A started collector of this host's flows, alerts, sockets and metrics, and a stop function.
+
+    With ``live`` (single-host mode), active-flow snapshots and interface rates go to it every
+    ``agent.live_interval_s``.
+    """
     conns, metrics, closers = host_samplers(cfg)
-    collector = Collector(cfg.agent, sink, conns, metrics, host)
+    meter = InterfaceMeter() if live is not None else None
+    collector = Collector(
+        cfg.agent, sink, conns, metrics, host, live, meter.sample if meter is not None else None
+    )
     closers += start_local(cfg, collector, interface, console)
 
     def stop() -> None:
@@ -121,7 +147,7 @@ def serve(
     On first start the first admin's password is printed once. Agents report with ingest tokens
     from `flowradar token create --kind ingest --host NAME`.
     """
-    from flowradar.server.runner import base_url, build_app, local_sink
+    from flowradar.server.runner import LocalLive, base_url, build_app, local_sink
     from flowradar.server.runner import serve as run_server
 
     cfg = _config(
@@ -133,7 +159,9 @@ def serve(
         app, password = build_app(cfg, store)
         stop = None
         if cfg.server.local_sources:
-            _collector, stop = run_collector(cfg, local_sink(app), interface, socket.gethostname(), console)
+            name = socket.gethostname()
+            live = LocalLive(app, name)
+            _collector, stop = run_collector(cfg, local_sink(app), interface, name, console, live)
         out = Console()
         out.print(f"flowradar serving on [bold]{base_url(cfg)}[/] (API docs: /api/v1/docs)", highlight=False)
         if password is not None:

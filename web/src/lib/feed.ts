@@ -3,6 +3,7 @@
 
 import type { AlertRow, FlowRow, FlowSummary, LiveEvent, RatesEvent } from "../types";
 import { isInternal, remoteOf } from "./geo";
+import { mergeInterfaces, type InterfaceSample } from "./ifaces";
 import { flowRisk, severityScore } from "./risk";
 
 export interface LiveFlow {
@@ -47,6 +48,8 @@ export interface LiveFlow {
   risk: number;
   /** A full stored row was merged (enrichment known). */
   detailed: boolean;
+  /** Still open: known only from live snapshots (flow_updates); the final record clears it. */
+  active: boolean;
   /** When the browser received it (ms since the epoch). */
   receivedAt: number;
   /** The complete stored row, once fetched. */
@@ -94,6 +97,8 @@ export interface FeedState {
   flows: Map<string, LiveFlow>;
   endpoints: Map<string, Endpoint>;
   rates: Map<string, RateSample[]>;
+  /** Host -> per-interface rates, oldest first (interfaces events). */
+  ifaces: Map<string, InterfaceSample[]>;
   alerts: Map<string, AlertRow>;
   /** Host -> time of its latest event (epoch seconds). */
   hosts: Map<string, number>;
@@ -115,6 +120,7 @@ export function createFeed(limits: Partial<FeedState["limits"]> = {}): FeedState
     flows: new Map(),
     endpoints: new Map(),
     rates: new Map(),
+    ifaces: new Map(),
     alerts: new Map(),
     hosts: new Map(),
     locals: new Set(),
@@ -197,6 +203,7 @@ export function toLiveFlow(f: FlowSummary | FlowRow, host: string, receivedAt: n
     rate: totalBytes / life,
     risk: 0,
     detailed: "community_id" in f && f.community_id != null,
+    active: false,
     receivedAt,
   };
   out.risk = flowRisk({ privacy_score: out.privacy, threat_level: out.threat, intel: out.intel, tracker: out.tracker });
@@ -209,11 +216,19 @@ const FILL: (keyof LiveFlow)[] = [
   "service", "direction", "tracker", "trackerCategory", "privacy",
 ];
 
-/** Fold one flow (summary or row) into the state: the flow map and its remote endpoint. */
-export function mergeFlow(state: FeedState, f: FlowSummary | FlowRow, host: string, receivedAt: number): LiveFlow {
+/**
+ * Fold one flow (summary or row) into the state: the flow map and its remote endpoint.
+ *
+ * `active`: a snapshot of a flow still open (counters so far). Snapshots and the final record share
+ * the uid: each snapshot grows the same row, the final record replaces it (and clears `active`); a
+ * snapshot arriving after the final record is ignored.
+ */
+export function mergeFlow(state: FeedState, f: FlowSummary | FlowRow, host: string, receivedAt: number, active = false): LiveFlow {
+  const prev = state.flows.get(f.uid);
+  if (active && prev && !prev.active) return prev;
   const incoming = toLiveFlow(f, host, receivedAt, state.locals);
+  incoming.active = active;
   if (incoming.detailed && state.locals.size < 4096) state.locals.add(incoming.local);
-  const prev = state.flows.get(incoming.uid);
   let flow: LiveFlow;
   let addBytes = incoming.bytes;
   let addPackets = incoming.packets;
@@ -228,6 +243,7 @@ export function mergeFlow(state: FeedState, f: FlowSummary | FlowRow, host: stri
     newFlow = true;
   } else {
     flow = prev;
+    flow.active = active;
     const continuation = incoming.ts_first > prev.ts_last + 1e-6 && !incoming.detailed;
     if (continuation) {
       // a later record of a long flow (active timeout): its counters add up
@@ -408,12 +424,17 @@ export function applyEvent(state: FeedState, ev: LiveEvent, receivedAt: number):
   state.lastEventAt = receivedAt;
   switch (ev.type) {
     case "flows":
+    case "flow_updates":
       for (const f of ev.flows ?? []) {
         if (f && typeof f.uid === "string" && typeof f.src_ip === "string" && typeof f.dst_ip === "string") {
-          mergeFlow(state, f, ev.host, receivedAt);
+          mergeFlow(state, f, ev.host, receivedAt, ev.type === "flow_updates");
         }
       }
       state.hosts.set(ev.host, ev.ts);
+      break;
+    case "interfaces":
+      mergeInterfaces(state, ev);
+      state.hosts.set(ev.host, Math.max(state.hosts.get(ev.host) ?? 0, num(ev.ts)));
       break;
     case "alerts":
       for (const a of ev.alerts ?? []) if (a && typeof a.uid === "string") mergeAlert(state, a, ev.host);
@@ -465,11 +486,12 @@ export function alertsOf(state: FeedState, ip: string): AlertRow[] {
     .sort((a, b) => (b.last_seen ?? 0) - (a.last_seen ?? 0));
 }
 
-/** Uids of live flows that have no stored row merged yet (to fetch their enrichment). */
+/** Ended live flows that have no stored row merged yet (to fetch their enrichment). Open flows
+ * (snapshots) are not stored yet: they are fetched once their final record arrives. */
 export function undetailed(state: FeedState, max = 500): LiveFlow[] {
   const out: LiveFlow[] = [];
   for (const f of state.flows.values()) {
-    if (!f.detailed) out.push(f);
+    if (!f.detailed && !f.active) out.push(f);
   }
   return out.slice(-max);
 }

@@ -6,6 +6,7 @@ import { DataTable, type TableColumn } from "../components/DataTable";
 import { Card, Empty, ErrorNote, PageHead, Segmented, Stat } from "../components/ui";
 import * as fmt from "../lib/format";
 import { totals, type KeyTotal } from "../lib/aggregate";
+import { interfaceView } from "../lib/ifaces";
 import type { HostMetrics, HostRow, SeriesPoint } from "../types";
 import { metricsHost } from "./System";
 
@@ -24,38 +25,57 @@ const rateAxis = (p: Palette) => ({ type: "value", ...axisStyle(p), axisLabel: {
 
 function LiveChart({ host }: { host: string | null }) {
   const feed = useFeed(1000);
-  const series = useMemo(() => {
-    const hosts = host ? [host] : [...feed.rates.keys()];
+  const view = useMemo(() => {
+    const hosts = host ? [host] : [...new Set([...feed.rates.keys(), ...feed.ifaces.keys()])];
+    const cutoff = Date.now() / 1000 - 300;
+    const ifs = interfaceView(feed, hosts, cutoff, 4);
+    // flow bytes (and, from hosts without live interface rates, their interface totals) per second
     const byTs = new Map<number, { rx: number; tx: number; flow: number }>();
     for (const h of hosts) {
+      const live = (feed.ifaces.get(h)?.length ?? 0) > 0;
       for (const s of feed.rates.get(h) ?? []) {
-        const t = Math.round(s.ts);
+        if (s.ts < cutoff) continue;
+        const t = Math.round(s.ts) * 1000;
         const v = byTs.get(t) ?? { rx: 0, tx: 0, flow: 0 };
-        v.rx += s.rx ?? 0;
-        v.tx += s.tx ?? 0;
+        if (!live) {
+          v.rx += s.rx ?? 0;
+          v.tx += s.tx ?? 0;
+        }
         v.flow += s.flowBytes;
         byTs.set(t, v);
       }
     }
-    const cutoff = Date.now() / 1000 - 300;
-    return [...byTs.entries()].filter(([t]) => t >= cutoff).sort((a, b) => a[0] - b[0]);
+    const rates = [...byTs.entries()].sort((a, b) => a[0] - b[0]);
+    const totals: [number, number, number][] = ifs.totals.length ? ifs.totals : rates.map(([t, v]) => [t, v.rx, v.tx]);
+    return { ifs, rates, totals };
   }, [feed.version, host]);
-  const last = series[series.length - 1]?.[1];
+  const last = view.totals[view.totals.length - 1];
+  const lastFlow = view.rates[view.rates.length - 1]?.[1].flow;
   return (
-    <Card title="Live, 1 s" actions={<span class="muted small">last 5 minutes · interfaces and flows</span>} testid="bandwidth-live">
+    <Card title="Live, 1 s" actions={<span class="muted small">last 5 minutes · per interface and flows</span>} testid="bandwidth-live">
       <div class="stat-row compact">
-        <Stat label="Down" value={fmt.bitrate(last?.rx)} tone="down" testid="live-down" />
-        <Stat label="Up" value={fmt.bitrate(last?.tx)} tone="up" testid="live-up" />
-        <Stat label="In ended flows" value={fmt.bitrate(last?.flow)} />
+        <Stat label="Down" value={fmt.bitrate(last?.[1])} tone="down" testid="live-down" />
+        <Stat label="Up" value={fmt.bitrate(last?.[2])} tone="up" testid="live-up" />
+        <Stat label="In ended flows" value={fmt.bitrate(lastFlow)} />
       </div>
-      {series.length < 2 ? (
+      {view.ifs.interfaces.length > 0 && (
+        <ul class="iface-list" data-testid="live-interfaces">
+          {view.ifs.interfaces.map((i) => (
+            <li key={i.name} data-name={i.name}>
+              <span class="strong mono">{i.name}</span> <span class="tone-down">↓ {fmt.bitrate(i.lastRx)}</span> <span class="tone-up">↑ {fmt.bitrate(i.lastTx)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {view.totals.length < 2 ? (
         <Empty icon="chart" title="Waiting for rates">
           Each host sends its interface rates every second.
         </Empty>
       ) : (
         <Chart
           height={200}
-          deps={[series]}
+          deps={[view]}
+          replace
           option={(p) => ({
             ...baseOption(p),
             animation: false,
@@ -64,9 +84,16 @@ function LiveChart({ host }: { host: string | null }) {
             xAxis: timeAxis(p),
             yAxis: [rateAxis(p), { ...rateAxis(p), splitLine: { show: false } }],
             series: [
-              { name: "Down", type: "line", showSymbol: false, smooth: 0.3, data: series.map(([t, v]) => [t * 1000, v.rx]), lineStyle: { width: 1.6, color: p.down }, itemStyle: { color: p.down }, areaStyle: { opacity: 0.12, color: p.down } },
-              { name: "Up", type: "line", showSymbol: false, smooth: 0.3, data: series.map(([t, v]) => [t * 1000, v.tx]), lineStyle: { width: 1.6, color: p.up }, itemStyle: { color: p.up }, areaStyle: { opacity: 0.12, color: p.up } },
-              { name: "Flows", type: "line", yAxisIndex: 1, showSymbol: false, step: "end", data: series.map(([t, v]) => [t * 1000, v.flow]), lineStyle: { width: 1, type: "dashed", color: p.faint }, itemStyle: { color: p.faint } },
+              ...(view.ifs.interfaces.length > 1
+                ? view.ifs.interfaces.flatMap((i, n) => [
+                    { name: `${i.name} down`, type: "line", showSymbol: false, data: i.rx, lineStyle: { width: 1.2, color: p.series[(2 * n) % p.series.length] }, itemStyle: { color: p.series[(2 * n) % p.series.length] } },
+                    { name: `${i.name} up`, type: "line", showSymbol: false, data: i.tx, lineStyle: { width: 1.2, type: "dashed", color: p.series[(2 * n + 1) % p.series.length] }, itemStyle: { color: p.series[(2 * n + 1) % p.series.length] } },
+                  ])
+                : [
+                    { name: "Down", type: "line", showSymbol: false, smooth: 0.3, data: view.totals.map(([t, rx]) => [t, rx]), lineStyle: { width: 1.6, color: p.down }, itemStyle: { color: p.down }, areaStyle: { opacity: 0.12, color: p.down } },
+                    { name: "Up", type: "line", showSymbol: false, smooth: 0.3, data: view.totals.map(([t, , tx]) => [t, tx]), lineStyle: { width: 1.6, color: p.up }, itemStyle: { color: p.up }, areaStyle: { opacity: 0.12, color: p.up } },
+                  ]),
+              { name: "Flows", type: "line", yAxisIndex: 1, showSymbol: false, step: "end", data: view.rates.map(([t, v]) => [t, v.flow]), lineStyle: { width: 1, type: "dashed", color: p.faint }, itemStyle: { color: p.faint } },
             ],
           })}
         />
@@ -75,7 +102,7 @@ function LiveChart({ host }: { host: string | null }) {
   );
 }
 
-function InterfaceChart({ host }: { host: string | null }) {
+function InterfaceHistory({ host }: { host: string | null }) {
   const app = useApp();
   const hosts = useApi<HostRow[]>("/hosts", () => ({}), [], 30_000);
   const name = host ?? metricsHost(hosts.data);
@@ -95,7 +122,7 @@ function InterfaceChart({ host }: { host: string | null }) {
     return [...m.entries()].filter(([, e]) => e.total > 0).sort((a, b) => b[1].total - a[1].total).slice(0, 6);
   }, [metrics.data]);
   return (
-    <Card title="Per interface" actions={<span class="muted small">{name ?? "no host"} · {app.range.label.toLowerCase()}</span>} testid="bandwidth-interfaces">
+    <Card title="Per interface, history" actions={<span class="muted small">{name ?? "no host"} · {app.range.label.toLowerCase()}</span>} testid="bandwidth-interfaces">
       {metrics.error ? (
         <ErrorNote error={metrics.error} onRetry={metrics.reload} />
       ) : series.length === 0 ? (
@@ -155,7 +182,7 @@ export function Bandwidth() {
       </PageHead>
       <div class="grid-2">
         <LiveChart host={app.host} />
-        <InterfaceChart host={app.host} />
+        <InterfaceHistory host={app.host} />
       </div>
       {data.error && <ErrorNote error={data.error} onRetry={data.reload} />}
       <div class="grid-2 grow">

@@ -19,7 +19,10 @@ export const connectionColumns: TableColumn<LiveFlow>[] = [
     text: (f) => `${f.name ?? ""} ${f.remote}`,
     render: (f) => (
       <span class="two-line">
-        <span class="strong">{f.name ?? f.remote}</span>
+        <span class="strong">
+          {f.active && <span class="live-dot" title="open: live counters, final when it ends" data-testid="flow-open" />}
+          {f.name ?? f.remote}
+        </span>
         <span class="muted mono">{f.name ? fmt.endpoint(f.remote, f.remotePort) : `port ${f.remotePort}${f.service ? ` · ${f.service}` : ""}`}</span>
       </span>
     ),
@@ -100,10 +103,11 @@ export function Connections() {
   const total = rows.reduce((s, f) => s + f.bytes, 0);
   const now = Date.now() / 1000;
   const lastMinute = rows.filter((f) => now - f.ts_last < 60).length;
+  const open = rows.filter((f) => f.active).length;
 
   return (
     <div class="view view-connections">
-      <PageHead title="Connections" subtitle="Every flow as it ends, live: who, to where, over what, how much and how risky.">
+      <PageHead title="Connections" subtitle="Every flow, live while it is open and final when it ends: who, to where, over what, how much and how risky.">
         <Segmented
           label="Source"
           value={tab}
@@ -122,7 +126,7 @@ export function Connections() {
         <>
           <div class="stat-row">
             <Stat label="Flows in memory" value={fmt.count(rows.length)} hint={`${fmt.count(feed.flowsSeen)} received`} testid="stat-flows" />
-            <Stat label="Last minute" value={fmt.count(lastMinute)} hint="flows ended" />
+            <Stat label="Last minute" value={fmt.count(lastMinute)} hint={`flows seen · ${fmt.count(open)} open`} testid="stat-open" />
             <Stat label="Traffic" value={fmt.bytes(total)} />
             <Stat label="Risky" value={fmt.count(rows.filter((f) => f.risk > 50).length)} hint="high or critical" tone={rows.some((f) => f.risk > 80) ? "critical" : undefined} />
           </div>
@@ -141,7 +145,7 @@ export function Connections() {
               selected={flow?.uid}
               rowClass={(f) => (now - f.ts_last < 3 && f.receivedAt > Date.now() - 3000 ? "fresh" : "")}
               emptyTitle="No flow yet"
-              emptyText="Flows appear here as they end on the hosts reporting to this server."
+              emptyText="Flows appear here while they are open (this host) and as they end on the hosts reporting to this server."
               tools={
                 <>
                   <select class="select-plain" value={scope} onChange={(e) => setScope((e.target as HTMLSelectElement).value as typeof scope)} aria-label="Scope">

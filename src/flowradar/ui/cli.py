@@ -94,7 +94,7 @@ def _config(ctx: click.Context, **overrides: Any) -> Config:
 
 def main() -> None:
     """Console entry point."""
-    from flowradar.ui import commands, host_commands, server_commands  # noqa: F401  (registers the sub-commands)
+    from flowradar.ui import alert_commands, commands, host_commands, server_commands  # noqa: F401  (registers the sub-commands)
 
     cli(prog_name="flowradar")
 

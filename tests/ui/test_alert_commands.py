@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flowradar.config import StoreConfig
 from flowradar.model.alert import Alert
 from flowradar.store import open_store
+from flowradar.store.settings import StoreConfig
 from flowradar.ui.alert_commands import parse_since
 from flowradar.ui.cli import cli
 

@@ -81,6 +81,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
       flowradar serve                             dashboard, API and live feed for this host (127.0.0.1)
       flowradar connections --watch               sockets of this host with their processes
       flowradar ports                             listening ports, their programs and risk
+      flowradar alerts list --since 1d            stored alerts; alerts ack/resolve UID
     """
     ctx.obj = config_path
 

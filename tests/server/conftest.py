@@ -147,7 +147,7 @@ def flows(n: int, start: int = 0, t: float | None = None) -> list[Any]:
 
 
 class ServerProcess:
-    """`flowradar serve --no-local` in a subprocess on 127.0.0.1 (killable, restartable)."""
+    """`flowradar serve --no-local` in a subprocess on 127.0.0.1 or ``bind`` (killable, restartable)."""
 
     def __init__(
         self,
@@ -156,16 +156,17 @@ class ServerProcess:
         log: Path | None = None,
         ca: Path | None = None,
         args: tuple[str, ...] = ("--no-local",),
+        bind: str = "127.0.0.1",
     ) -> None:
         self.port = port or free_port()
         self.ca = ca
         """CA of the server's TLS certificate (the server then speaks HTTPS)."""
         self.args = args
         self.env = subprocess_env({**env, "FLOWRADAR_SERVER_PORT": str(self.port)})
-        self.env["FLOWRADAR_SERVER_HOST"] = "127.0.0.1"
+        self.env["FLOWRADAR_SERVER_HOST"] = bind
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"{'https' if ca else 'http'}://127.0.0.1:{self.port}"
+        self.url = f"{'https' if ca else 'http'}://{bind}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
         """Start and wait until /health answers."""

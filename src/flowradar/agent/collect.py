@@ -10,8 +10,10 @@ Three activities, each in its own thread so that none waits for another:
   at ``batch_max_records``) to the sink;
 - the sink is the agent's spool (then the shipper), or the server's own ingest in single-host mode.
 
-With a live sink (single-host mode), the flusher also hands it the interface rates every
-``live_interval_s``; the capture loop's live flow snapshots go to it directly (agent/snapshots.py).
+With a live sink (the server's live feed in single-host mode, the agent's
+:class:`~flowradar.agent.livesend.LiveSender` otherwise), the flusher also hands it the interface
+rates every ``live_interval_s``; the capture loop's live flow snapshots go to it directly
+(agent/snapshots.py). Live updates never go through the batches handed to the sink.
 
 A failure of one source is logged once and the others go on.
 """
@@ -216,15 +218,15 @@ class Collector:
 def split(batch: Batch, limit: int) -> Iterator[Batch]:
     """The batch itself when small enough, else parts of at most ``limit`` records (new batch ids).
 
-    An empty batch yields nothing.
+    Live parts (not counted) stay with the first part. An empty batch yields nothing.
     """
-    if not len(batch):
+    if not len(batch) and not batch.live:
         return
     if len(batch) <= max(limit, 1):
         yield batch
         return
     limit = max(limit, 1)
-    part = Batch(batch.host, sent_at=batch.sent_at)
+    part = Batch(batch.host, sent_at=batch.sent_at, live_flows=batch.live_flows, interfaces=batch.interfaces)
     for kind in ("metrics", "alerts", "connections", "flows"):
         items: list[Any] = getattr(batch, kind)
         for item in items:

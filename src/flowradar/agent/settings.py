@@ -40,7 +40,8 @@ class AgentConfig:
     metrics_interval_s: float = 10.0
     """Seconds between two host-metrics samples sent."""
     live_interval_s: float = 1.0
-    """Seconds between two live updates of the server's feed (single-host mode): snapshots of the
-    active flows that changed and per-interface rates (0: none; flows then show when they end)."""
+    """Seconds between two live updates of the server's feed: snapshots of the active flows that
+    changed and per-interface rates (0: none; flows then show when they end). An agent sends them
+    at once as live-only batches, never spooled nor retried."""
     live_max_flows: int = 200
     """Active flows in one live update at most: those whose bytes grew the most since the last one."""

@@ -1,5 +1,8 @@
 """Ships spooled batches to the server: one at a time, oldest first, retried with backoff.
 
+Only the durable part of a batch is spooled (:func:`spool_sink`): live-only parts go straight to the
+server (agent/livesend.py) and are never retried.
+
 A batch leaves the spool only when the server answered 2xx (stored, or already stored: ingest is
 idempotent by batch id) or refused it for good (a 4xx about the batch itself, counted and logged).
 Network errors, 5xx, 408, 429 and authentication failures keep the batch and back off exponentially
@@ -14,12 +17,14 @@ import random
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
 from flowradar.agent.settings import AgentConfig
 from flowradar.agent.spool import Spool, SpooledBatch
+from flowradar.agent.wire import Batch, encode
 
 log = logging.getLogger("flowradar.agent")
 
@@ -40,6 +45,30 @@ class ShipperStats:
     failures: int = 0
     """Attempts that failed and will be retried."""
     last_error: str | None = None
+
+
+def spool_sink(spool: Spool, compression: str) -> Callable[[Batch], None]:
+    """The collector's sink of an agent: each batch's durable part, encoded, into the spool.
+
+    Live parts are left out (never written to disk); a batch with nothing durable is not spooled.
+    """
+
+    def sink(batch: Batch) -> None:
+        durable = batch.durable()
+        if len(durable):
+            spool.put(durable.batch_id, encode(durable, compression))
+
+    return sink
+
+
+def ingest_headers(cfg: AgentConfig, batch_id: str) -> dict[str, str]:
+    """The headers of a batch posted to the ingest endpoint."""
+    return {
+        "Authorization": f"Bearer {cfg.token}",
+        "Content-Type": "application/json",
+        "Content-Encoding": cfg.compression,
+        "X-Batch-Id": batch_id,
+    }
 
 
 def tls_verify(cfg: AgentConfig) -> ssl.SSLContext | bool:
@@ -91,12 +120,7 @@ class Shipper:
 
     def send(self, item: SpooledBatch) -> bool:
         """Try one batch; True when it left the spool (accepted or refused for good)."""
-        headers = {
-            "Authorization": f"Bearer {self.cfg.token}",
-            "Content-Type": "application/json",
-            "Content-Encoding": self.cfg.compression,
-            "X-Batch-Id": item.batch_id,
-        }
+        headers = ingest_headers(self.cfg, item.batch_id)
         try:
             answer = self._client.post(INGEST_PATH, content=item.read(), headers=headers)
         except (httpx.HTTPError, OSError) as exc:

@@ -57,7 +57,7 @@ class ServerMetrics:
         )
         self.batches = Counter(
             "flowradar_ingest_batches",
-            "Ingest batches by result (stored, duplicate, rejected)",
+            "Ingest batches by result (stored, duplicate, rejected, live: live-only, never stored)",
             ["result"],
             registry=self.registry,
         )

@@ -15,7 +15,7 @@ from flowradar.model.flow import FlowRecord
 from flowradar.model.host import InterfaceMetrics
 from flowradar.server.app import create_app
 from flowradar.server.context import build_context
-from flowradar.server.ingest import IngestService
+from flowradar.server.ingest import IngestService, LiveParts
 from flowradar.store.base import Store
 
 
@@ -40,7 +40,14 @@ def local_sink(app: FastAPI) -> Callable[[Batch], None]:
 
     def sink(batch: Batch) -> None:
         host = batch.host or socket.gethostname()
-        service.store(host, batch.batch_id, batch.flows, batch.connections, batch.metrics, batch.alerts)
+        rates = batch.interfaces
+        live = LiveParts(batch.live_flows, (rates.ts, rates.rates) if rates else None) if batch.live else None
+        if live is not None and not len(batch):
+            service.publish_live(host, live)
+            return
+        service.store(
+            host, batch.batch_id, batch.flows, batch.connections, batch.metrics, batch.alerts, live=live
+        )
 
     return sink
 

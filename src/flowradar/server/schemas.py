@@ -72,8 +72,28 @@ class AlertPage(BaseModel):
     next_cursor: str | None = None
 
 
+MAX_LIVE_INTERFACES = 4096
+"""Interfaces in one live ``interfaces`` part at most."""
+
+
+class LiveInterfaces(BaseModel):
+    """Live only: the rates of every interface of the host over the last second or so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ts: float = Field(ge=0, allow_inf_nan=False, description="when the rates were read (epoch seconds)")
+    rates: list[InterfaceMetrics] = Field(
+        default_factory=list, max_length=MAX_LIVE_INTERFACES, description="one entry per interface"
+    )
+
+
 class IngestBatch(BaseModel):
-    """What an agent sends (JSON, zstd or gzip Content-Encoding): one batch with its id."""
+    """What an agent sends (JSON, zstd or gzip Content-Encoding): one batch with its id.
+
+    ``flows``, ``connections``, ``metrics`` and ``alerts`` are stored (once per batch id);
+    ``live_flows`` and ``interfaces`` are live-only parts, published on the live feed and never
+    stored (not republished when the batch id was stored before).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -87,6 +107,19 @@ class IngestBatch(BaseModel):
     connections: list[Connection] = Field(default_factory=list)
     metrics: list[HostMetrics] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
+    live_flows: list[FlowRecord] = Field(
+        default_factory=list,
+        description="live only: snapshots of active flows (the final record replaces them by uid)",
+    )
+    interfaces: LiveInterfaces | None = Field(None, description="live only: the latest interface rates")
+
+    def durable_count(self) -> int:
+        """Records to store."""
+        return len(self.flows) + len(self.connections) + len(self.metrics) + len(self.alerts)
+
+    def live_only(self) -> bool:
+        """A batch with live parts and nothing to store."""
+        return self.durable_count() == 0 and (bool(self.live_flows) or self.interfaces is not None)
 
 
 class IngestResult(BaseModel):

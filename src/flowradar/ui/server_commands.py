@@ -106,8 +106,8 @@ def run_collector(
 ) -> Any:
     """A started collector of this host's flows, alerts, sockets and metrics, and a stop function.
 
-    With ``live`` (single-host mode), active-flow snapshots and interface rates go to it every
-    ``agent.live_interval_s``.
+    With ``live`` (the server's feed in single-host mode, an agent's LiveSender), active-flow
+    snapshots and interface rates go to it every ``agent.live_interval_s``.
     """
     conns, metrics, closers = host_samplers(cfg)
     meter = InterfaceMeter() if live is not None else None
@@ -205,11 +205,12 @@ def agent(
 ) -> None:
     """Collect this host's flows, sockets, metrics and alerts and ship them to a server.
 
-    Batches wait in a spool on disk while the server is away and are sent when it is back.
+    Batches wait in a spool on disk while the server is away and are sent when it is back; live
+    updates (open connections, interface rates) go straight to the server's feed every second.
     """
-    from flowradar.agent.shipper import Shipper
+    from flowradar.agent.livesend import LiveSender
+    from flowradar.agent.shipper import Shipper, spool_sink
     from flowradar.agent.spool import Spool
-    from flowradar.agent.wire import Batch, encode
     from flowradar.enrich.datafiles import data_dir
 
     cfg = _config(
@@ -234,17 +235,19 @@ def agent(
         Path(a.spool_dir) if a.spool_dir else data_dir(cfg.enrich.data_dir) / "spool", a.spool_max_bytes
     )
     shipper = Shipper(a, spool)
-
-    def sink(batch: Batch) -> None:
-        spool.put(batch.batch_id, encode(batch, a.compression))
-
+    live = LiveSender(a) if a.live_interval_s > 0 else None
     shipper.start()
-    _collector, stop = run_collector(cfg, sink, interface, a.host_name, console)
+    if live is not None:
+        live.start()
+    sink = spool_sink(spool, a.compression)  # durable parts only: live updates are never spooled
+    _collector, stop = run_collector(cfg, sink, interface, a.host_name, console, live)
     console.print(f"flowradar agent shipping to {a.server} (spool {spool.directory})", highlight=False)
     try:
         _wait_for_signal(duration)
     finally:
         stop()
+        if live is not None:
+            live.stop()
         shipper.stop(flush_s=5.0)
     if spool.dropped:
         _warn(console, f"{spool.dropped} batches were dropped because the spool was over its limit")

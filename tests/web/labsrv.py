@@ -7,7 +7,6 @@ usage: python labsrv.py WORKDIR   (stops after 600 s)
 
 from __future__ import annotations
 
-import datetime
 import ssl
 import sys
 import threading
@@ -16,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: the repository's tests
+from tests.tlscert import self_signed
 
 SLOW_CHUNKS, SLOW_CHUNK, SLOW_PAUSE_S = 25, 4096, 0.25
 
@@ -51,28 +50,8 @@ class Page(BaseHTTPRequestHandler):
 
 
 def certificate(work: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "radar.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("*.radar.test")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = work / "lab.crt", work / "lab.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
+    """The lab's certificate for every name under radar.test, and its key."""
+    return self_signed(work, "radar.test", x509.DNSName("*.radar.test"))
 
 
 def main() -> None:

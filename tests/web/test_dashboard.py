@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # the browser resolves no name at all: the dashboard is at 127.0.0.1, and nothing of Chromium's
+    # own (update checks, probes) may send even a DNS query towards the host's resolver
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
 ]
 # public-looking addresses that live in namespace B only (traffic never leaves the namespaces)
 LAB_ADDRESSES = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from flowradar.engine.dissect.base import DissectError
@@ -149,11 +150,19 @@ def _hello_start(b: bytes, expected_type: int) -> tuple[int, int]:
     return 39 + b[38], end
 
 
-def _extensions_vector(b: bytes, p: int, end: int) -> tuple[int, int]:
-    """Check the extensions vector length at ``p``: (offset of its first byte, its end)."""
+def _extensions(b: bytes, p: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(type, data start, data end) of each extension of the vector at ``p`` (lengths checked)."""
     if p + 2 > end or p + 2 + ((b[p] << 8) | b[p + 1]) > end:
         raise _Bad
-    return p + 2, p + 2 + ((b[p] << 8) | b[p + 1])
+    p, ext_end = p + 2, p + 2 + ((b[p] << 8) | b[p + 1])
+    while p < ext_end:
+        if p + 4 > ext_end:
+            raise _Bad
+        q = p + 4 + ((b[p + 2] << 8) | b[p + 3])
+        if q > ext_end:
+            raise _Bad
+        yield (b[p] << 8) | b[p + 1], p + 4, q
+        p = q
 
 
 def _server_name(b: bytes, p: int, e: int) -> str | None:
@@ -224,7 +233,6 @@ def _client_hello(b: bytes) -> ClientHello:
     p = q + 1 + b[q]
     if p == end:
         return ClientHello((b[4] << 8) | b[5], ciphers)
-    p, ext_end = _extensions_vector(b, p, end)
     extensions: list[int] = []
     sni: str | None = None
     alpn_raw: list[bytes] = []
@@ -233,34 +241,26 @@ def _client_hello(b: bytes) -> ClientHello:
     formats: list[int] = []
     signatures: list[int] = []
     ech = False
-    while p < ext_end:
-        if p + 4 > ext_end:
-            raise _Bad
-        ext_type = (b[p] << 8) | b[p + 1]
-        q = p + 4 + ((b[p + 2] << 8) | b[p + 3])
-        if q > ext_end:
-            raise _Bad
+    for ext_type, d, q in _extensions(b, p, end):
         extensions.append(ext_type)
         if ext_type in _CLIENT_EXTENSIONS:
-            p += 4
             if ext_type == EXT_SERVER_NAME:
-                if sni is None and p < q:
-                    sni = _server_name(b, p, q)
+                if sni is None and d < q:
+                    sni = _server_name(b, d, q)
             elif ext_type == EXT_ALPN:
-                alpn_raw = _alpn(b, p, q)
+                alpn_raw = _alpn(b, d, q)
             elif ext_type == EXT_SUPPORTED_VERSIONS:
-                versions = _list16(b, p, q, False)
+                versions = _list16(b, d, q, False)
             elif ext_type == EXT_SUPPORTED_GROUPS:
-                groups = _list16(b, p, q, True)
+                groups = _list16(b, d, q, True)
             elif ext_type == EXT_EC_POINT_FORMATS:
-                if p >= q or p + 1 + b[p] > q:
+                if d >= q or d + 1 + b[d] > q:
                     raise _Bad
-                formats = list(b[p + 1 : p + 1 + b[p]])
+                formats = list(b[d + 1 : d + 1 + b[d]])
             elif ext_type == EXT_SIGNATURE_ALGORITHMS:
-                signatures = _list16(b, p, q, True)
+                signatures = _list16(b, d, q, True)
             else:  # ECH or ESNI
                 ech = True
-        p = q
     alpn = [_decode(name) for name in alpn_raw]
     version = (b[4] << 8) | b[5]
     return ClientHello(
@@ -276,21 +276,12 @@ def _server_hello(b: bytes) -> ServerHello:
     p += 3
     if p == end:
         return sh
-    p, ext_end = _extensions_vector(b, p, end)
-    extensions = sh.extensions
-    while p < ext_end:
-        if p + 4 > ext_end:
-            raise _Bad
-        ext_type = (b[p] << 8) | b[p + 1]
-        q = p + 4 + ((b[p + 2] << 8) | b[p + 3])
-        if q > ext_end:
-            raise _Bad
-        extensions.append(ext_type)
+    for ext_type, d, q in _extensions(b, p, end):
+        sh.extensions.append(ext_type)
         if ext_type == EXT_SUPPORTED_VERSIONS:
-            if q - p < 6:
+            if q - d < 2:
                 raise _Bad
-            sh.selected_version = (b[p + 4] << 8) | b[p + 5]
-        p = q
+            sh.selected_version = (b[d] << 8) | b[d + 1]
     return sh
 
 

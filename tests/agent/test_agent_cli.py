@@ -11,15 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.agent.certs import write_ca
+from tests.agent.producer import agent_tokens
 from tests.server.conftest import ROOT, ServerProcess, store_env, subprocess_env
+from tests.tlscert import write_ca
 
 from flowradar.agent.settings import AgentConfig
 from flowradar.agent.shipper import Shipper
 from flowradar.agent.spool import Spool
-from flowradar.config import load_config
-from flowradar.server.auth import create_token
-from flowradar.store import open_store
 
 AGENT_S = 8.0
 
@@ -36,12 +34,8 @@ def tls_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TlsSe
         "FLOWRADAR_SERVER_TLS_CERT": str(tmp_path / "server.pem"),
         "FLOWRADAR_SERVER_TLS_KEY": str(tmp_path / "server.key"),
     }
-    store = open_store(load_config(env=env).store)
-    tokens = {
-        "ingest": create_token(store, "ingest", None, host="edge1")[0],
-        "viewer": create_token(store, "api", None, role="viewer")[0],
-    }
-    store.close()
+    ingest, viewer = agent_tokens(env, "edge1")
+    tokens = {"ingest": ingest, "viewer": viewer}
     server = ServerProcess(env, log=tmp_path / "server.log", ca=ca)
     server.start()
     yield server, ca, tokens

@@ -25,13 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.agent.producer import agent_tokens
 from tests.scenarios.netns import sh, veth_pair
 from tests.server.conftest import ROOT, ServerProcess, store_env, subprocess_env
 from websockets.sync.client import ClientConnection, connect
-
-from flowradar.config import load_config
-from flowradar.server.auth import create_token
-from flowradar.store import open_store
 
 pytestmark = pytest.mark.scenario
 
@@ -102,10 +99,7 @@ def test_an_agents_open_connection_is_on_the_servers_feed_within_2s_and_stored_o
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     env = store_env("duckdb", tmp_path, request)
-    store = open_store(load_config(env=env).store)
-    ingest = create_token(store, "ingest", None, host="edge1")[0]
-    viewer = create_token(store, "api", None, role="viewer")[0]
-    store.close()
+    ingest, viewer = agent_tokens(env, "edge1")
     with veth_pair("frla") as (a, b), uplink(a):
         server = ServerProcess(env, log=tmp_path / "server.log", bind=SERVER_IP)
         procs: list[subprocess.Popen[bytes]] = []

@@ -8,18 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.agent.producer import Producer, all_uids
+from tests.agent.producer import SpooledAgent, agent_tokens, all_uids
 from tests.server.conftest import ServerProcess, store_env
 from tests.store.records import flow
 
-from flowradar.agent.collect import Collector
 from flowradar.agent.settings import AgentConfig
 from flowradar.agent.shipper import Shipper
 from flowradar.agent.spool import Spool
 from flowradar.agent.wire import Batch, encode
-from flowradar.config import load_config
-from flowradar.server.auth import create_token
-from flowradar.store import open_store
 
 OUTAGE_S = 60.0
 """How long the server stays down (the issue's figure)."""
@@ -32,10 +28,7 @@ def test_nothing_is_lost_or_doubled_across_a_server_outage(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     env = store_env("duckdb", tmp_path, request)
-    store = open_store(load_config(env=env).store)
-    ingest = create_token(store, "ingest", None, host="agent1")[0]
-    viewer = create_token(store, "api", None, role="viewer")[0]
-    store.close()
+    ingest, viewer = agent_tokens(env, "agent1")
     server = ServerProcess(env, log=tmp_path / "server.log")
     server.start()
     cfg = AgentConfig(
@@ -46,13 +39,9 @@ def test_nothing_is_lost_or_doubled_across_a_server_outage(
         backoff_max_s=2.0,
         timeout_s=5,
     )
-    spool = Spool(tmp_path / "spool", cfg.spool_max_bytes)
-    shipper = Shipper(cfg, spool)
-    collector = Collector(cfg, lambda b: spool.put(b.batch_id, encode(b)), host="agent1")
-    producer = Producer(collector)
-    shipper.start()
-    collector.start()
-    producer.start()
+    agent = SpooledAgent(cfg, tmp_path / "spool")
+    spool, shipper, collector, producer = agent.spool, agent.shipper, agent.collector, agent.producer
+    agent.start()
     try:
         time.sleep(BEFORE_S)
         server.kill()
@@ -61,11 +50,7 @@ def test_nothing_is_lost_or_doubled_across_a_server_outage(
         assert waiting > OUTAGE_S  # about five batches a second piled up on disk
         server.start()
         time.sleep(AFTER_S)
-        producer.stop()
-        collector.stop()
-        deadline = time.monotonic() + 60
-        while len(spool) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        agent.finish()
         assert len(spool) == 0 and spool.dropped == 0
         uids = all_uids(server.url, viewer)
         print(
@@ -77,17 +62,14 @@ def test_nothing_is_lost_or_doubled_across_a_server_outage(
         assert len(uids) == producer.made
         assert set(uids) == {f"Cflow{i:06d}" for i in range(producer.made)}
     finally:
-        producer.stop()
-        shipper.stop()
+        agent.close()
         server.stop()
 
 
 def test_a_batch_whose_answer_was_lost_is_stored_once(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """The server stored a batch but the agent never heard: the retry is recognised by its id."""
     env = store_env("duckdb", tmp_path, request)
-    store = open_store(load_config(env=env).store)
-    ingest = create_token(store, "ingest", None, host="agent1")[0]
-    store.close()
+    ingest, _viewer = agent_tokens(env, "agent1")
     server = ServerProcess(env, log=tmp_path / "server.log")
     server.start()
     try:

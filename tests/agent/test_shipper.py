@@ -72,7 +72,7 @@ def test_tls_is_verified_unless_insecure_is_explicit(tmp_path: Path) -> None:
     assert tls_verify(AgentConfig()) is True
     assert tls_verify(AgentConfig(insecure=True)) is False
     pytest.importorskip("cryptography")
-    from tests.agent.certs import write_ca
+    from tests.tlscert import write_ca
 
     ca = write_ca(tmp_path)
     context = tls_verify(AgentConfig(ca_file=str(ca)))

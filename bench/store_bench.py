@@ -16,9 +16,13 @@ reported). DuckDB runs with one worker thread. Queries run after a rollup compac
 compacts every minute), each ``--repeat`` times, over the last hour and the last 24 hours.
 
     .venv/bin/python bench/store_bench.py [--flows 1000000] [--backend duckdb|postgresql|both]
-        [--pg-flows N] [--dsn DSN] [--batch 20000] [--json FILE]
+        [--pg-flows N] [--dsn DSN] [--batch 20000] [--threads 1] [--checkpoint-mb MB] [--json FILE]
 
 Without ``--dsn`` PostgreSQL is a throwaway cluster (initdb in a temp dir, as the tests make it).
+Pin the process to one core for the one-core figures (``taskset -c 1``); a cluster started by the
+benchmark inherits the pinning, so PostgreSQL's client and server then share that core too. Results
+go to ``bench/results/store-DATE.json`` (a second run the same day adds ``-HHMMSS``), with the load
+average at start and end (the machine is shared: compare runs made at a similar load).
 """
 
 from __future__ import annotations
@@ -292,6 +296,12 @@ def main() -> None:
         "--db", default=None, help="DuckDB file to fill and keep (reused as is when it has flows)"
     )
     ap.add_argument("--threads", type=int, default=1, help="DuckDB worker threads (default 1: one core)")
+    ap.add_argument(
+        "--checkpoint-mb",
+        type=int,
+        default=StoreConfig().checkpoint_mb,
+        help="DuckDB [store] checkpoint_mb (default: the configuration's default)",
+    )
     ap.add_argument("--json", default=None, help="result file (default bench/results/store-DATE.json)")
     args = ap.parse_args()
     args.server_cpu = None
@@ -299,11 +309,16 @@ def main() -> None:
     t = time.perf_counter()
     templates = corpus_templates(args.corpus)
     print(f"{len(templates)} corpus flows as templates ({time.perf_counter() - t:.1f} s)", file=sys.stderr)
-    report: dict[str, Any] = {"args": dict(vars(args)), "templates": len(templates)}
+    report: dict[str, Any] = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "args": dict(vars(args)),
+        "templates": len(templates),
+        "load_avg_start": os.getloadavg(),
+    }
     if args.backend in ("duckdb", "both"):
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             path = Path(args.db) if args.db else Path(tmp) / "bench.duckdb"
-            cfg = StoreConfig(path=str(path), threads=args.threads)
+            cfg = StoreConfig(path=str(path), threads=args.threads, checkpoint_mb=args.checkpoint_mb)
             report["duckdb"] = run_backend(cfg, args, templates, args.flows)
             report["duckdb"]["file_mb"] = round(path.stat().st_size / 1e6, 1)
     if args.backend in ("postgresql", "both"):
@@ -322,8 +337,12 @@ def main() -> None:
         finally:
             if cluster is not None:
                 cluster.stop()
+    report["load_avg_end"] = os.getloadavg()
+    now = datetime.datetime.now()
+    out = Path(args.json) if args.json else RESULTS / f"store-{now:%Y-%m-%d}.json"
+    if not args.json and out.exists():  # a second run the same day keeps the first one's file
+        out = RESULTS / f"store-{now:%Y-%m-%d-%H%M%S}.json"
     RESULTS.mkdir(exist_ok=True)
-    out = Path(args.json) if args.json else RESULTS / f"store-{datetime.date.today()}.json"
     out.write_text(json.dumps(report, indent=1))
     print(json.dumps({k: report[k].get("ingest") for k in ("duckdb", "postgresql") if k in report}, indent=1))
     print(f"written {out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flowradar.model.alert import Alert
@@ -10,6 +11,12 @@ from flowradar.model.flow import DnsAnswer, Enrichment, FlowRecord, L7Facts
 from flowradar.model.host import DiskIO, DiskUsage, HostMetrics, InterfaceMetrics, ProcessMetrics
 
 T0 = 1_700_000_000.0
+SORT_KEYS: dict[str, Callable[[FlowRecord], float]] = {
+    "bytes": lambda r: r.src_bytes + r.dst_bytes,
+    "packets": lambda r: r.src_packets + r.dst_packets,
+    "duration": lambda r: r.ts_last - r.ts_first,
+}
+"""The non-time sort keys of Store.flows, computed from a record."""
 APPS = ("tls", "dns", "http", None, "ssh")
 PLACES = (
     ("US", "Los Angeles", 34.05, -118.24, 15133, "Edgecast"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.store.records import T0, connection, flows
+from tests.store.records import SORT_KEYS, T0, connection, flows
 
 from flowradar.model.flow import FlowRecord
 from flowradar.store.base import FlowQuery, StoreInputError, TimeRange
@@ -274,3 +275,35 @@ def test_list_values_survive_the_round_trip(store: SqlStore, values: list[str]) 
     store.write_flows([rec, *flows(2, start=1)], "h1")
     item = store.flows(FlowQuery(text=rec.uid)).items[0]
     assert (item["tls_alpn"], item["http_hosts"], item["intel"]) == (values, ["a", "b"], ["firehol:attacks"])
+
+
+@pytest.mark.parametrize("sort", ["bytes", "-bytes", "packets", "-packets", "duration", "-duration"])
+def test_ranked_pages_equal_the_full_ordering(store: SqlStore, sort: str) -> None:
+    """Pages sorted by a non-time key (read up to a key bound found first) are exactly the rows of
+    the full ordering (key, uid, host), many ties included, whatever the page size and filters."""
+    recs = [
+        dataclasses.replace(
+            r, src_bytes=100 * (i % 4), dst_bytes=7, src_packets=i % 3, ts_last=r.ts_first + i % 5
+        )
+        for i, r in enumerate(flows(40))
+    ]
+    store.write_flows(recs, "h1")
+    store.write_flows(recs[::2], "h2")  # same uids on another host: ties broken by host
+    key = SORT_KEYS[sort.lstrip("-")]
+    rows = [(r, "h1") for r in recs] + [(r, "h2") for r in recs[::2]]
+    cases: list[tuple[dict[str, Any], Callable[[FlowRecord], bool]]] = [
+        ({}, lambda r: True),
+        ({"app": "tls"}, lambda r: r.l7.app_proto == "tls"),
+    ]
+    for filters, pred in cases:
+        want = sorted(((key(r), r.uid, h) for r, h in rows if pred(r)), reverse=sort.startswith("-"))
+        for limit in (1, 3, 7, 100):
+            got: list[tuple[str, str]] = []
+            cursor = None
+            while True:
+                page = store.flows(FlowQuery(limit=limit, cursor=cursor, sort=sort, **filters))
+                got += [(i["uid"], i["host"]) for i in page.items]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            assert got == [(uid, h) for _, uid, h in want], (filters, limit)

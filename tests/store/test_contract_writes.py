@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 from tests.store.conftest import StoreFactory
-from tests.store.records import T0, alert, connection, flow, flows, metrics
+from tests.store.records import SORT_KEYS, T0, alert, connection, flow, flows, metrics
 
 from flowradar.config import load_config
-from flowradar.store import open_store
+from flowradar.store import open_store, rows
 from flowradar.store.base import FlowQuery, StoreError, StoreInputError, TimeRange
 from flowradar.store.schema import MIGRATIONS
 from flowradar.store.settings import StoreConfig, default_duckdb_path
 from flowradar.store.sqlstore import SqlStore
+from flowradar.store.tx import Tx
 
 LATEST = MIGRATIONS[-1][0]
 EMPTY = {
@@ -55,6 +56,24 @@ def test_a_new_record_field_becomes_a_column(make_store: StoreFactory) -> None:
     store.migrate()
     store.write_flows([flow(1)], "h1")
     assert store.flows(FlowQuery()).items[0]["privacy_level"] is None
+
+
+def test_sort_keys_are_filled_for_flows_stored_before_them(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.write_flows(flows(12), "h1")
+
+    def older_schema(tx: Tx) -> None:  # flows written before migration 3
+        for col in ("sort_bytes", "sort_packets", "sort_duration"):
+            tx.execute(f"ALTER TABLE flows DROP COLUMN {col}")
+        tx.execute("DELETE FROM schema_version WHERE version = 3")
+
+    store._run(older_schema)
+    assert store.migrate() == LATEST
+    for sort in ("-bytes", "packets", "-duration"):
+        key = SORT_KEYS[sort.lstrip("-")]
+        items = store.flows(FlowQuery(sort=sort, limit=5)).items
+        want = sorted(flows(12), key=lambda r: (key(r), r.uid), reverse=sort.startswith("-"))
+        assert [i["uid"] for i in items] == [r.uid for r in want[:5]], sort
 
 
 def test_same_batch_twice_is_stored_once(store: SqlStore) -> None:
@@ -102,6 +121,23 @@ def test_a_bad_record_leaves_nothing_written(store: SqlStore, bad: dict[str, obj
         store.write_flows(batch, "h1", "b1")
     assert store.stats() == EMPTY
     assert store.write_flows(flows(10), "h1", "b1") == 10  # the batch id was not taken
+
+
+def test_flows_streamed_in_parts_are_written_whole_or_not_at_all(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "FLOW_PART", 4)  # parts of 4 flows: 4 + 4 + 2
+    monkeypatch.setattr(store, "stream_flows", True)
+    batch = flows(10)
+    batch[9] = dataclasses.replace(batch[9], ts_last=T0 - 10)  # in the last part
+    with pytest.raises(StoreInputError, match="impossible timestamps"):
+        store.write_flows(batch, "h1", "b1")
+    assert store.stats() == EMPTY
+    assert store.write_flows(flows(10), "h1", "b1") == 10
+    assert store.write_flows(flows(10), "h1", "b1") == 0
+    rng = TimeRange(T0 - 3600, T0 + 3600)
+    assert sum(a.flows for a in store.protocols(rng)) == 10
+    assert {i["uid"] for i in store.flows(FlowQuery(limit=20)).items} == {r.uid for r in flows(10)}
 
 
 @pytest.mark.parametrize("alpn", ["h2", ["h2", None], [1]])

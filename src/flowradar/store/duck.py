@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +41,11 @@ class _DuckTx:
             self._con.execute(f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM flowradar_staged")
         finally:
             self._con.unregister("flowradar_staged")
+
+    def insert_arrow_parts(self, table: str, parts: Iterator[pa.Table]) -> None:
+        tables = list(parts)
+        if tables:
+            self.insert_arrow(table, pa.concat_tables(tables))
 
 
 class DuckStore(SqlStore):

@@ -12,7 +12,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -79,21 +79,37 @@ class _PgTx:
             return names, cur.fetchall()
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
-        for i, fld in enumerate(data.schema):
-            if pa.types.is_list(fld.type):  # lists of strings go to JSONB: CSV has no list syntax
-                data = data.set_column(i, fld.name, _json_lists(data.column(i)))
-        buf = io.BytesIO()
-        pacsv.write_csv(data, buf, _CSV)
-        cols = ", ".join(quote(n) for n in data.column_names)
+        self.insert_arrow_parts(table, iter((data,)))
+
+    def insert_arrow_parts(self, table: str, parts: Iterator[pa.Table]) -> None:
+        """One COPY fed part by part: the server parses a part (from the socket buffers) while the
+        next one is made here."""
+        first = next(parts, None)
+        if first is None:
+            return
+        cols = ", ".join(quote(n) for n in first.column_names)
         copy_sql = f"COPY {quote(table)} ({cols}) FROM STDIN (FORMAT csv)"
         with self._conn.cursor() as cur, cur.copy(copy_sql) as copy:
-            copy.write(buf.getbuffer())
+            copy.write(_csv(first))
+            for data in parts:
+                copy.write(_csv(data))
+
+
+def _csv(data: pa.Table) -> memoryview:
+    """An Arrow table as CSV rows for COPY (lists of strings as JSON text)."""
+    for i, fld in enumerate(data.schema):
+        if pa.types.is_list(fld.type):  # lists of strings go to JSONB: CSV has no list syntax
+            data = data.set_column(i, fld.name, _json_lists(data.column(i)))
+    buf = io.BytesIO()
+    pacsv.write_csv(data, buf, _CSV)
+    return buf.getbuffer()
 
 
 class PgStore(SqlStore):
     """Store in a PostgreSQL database (``[store] dsn``); several server processes may share it."""
 
     dialect = "postgresql"
+    stream_flows = True
 
     def __init__(self, cfg: StoreConfig) -> None:
         super().__init__(cfg)

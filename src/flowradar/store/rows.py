@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowradar.model.alert import Alert
+from flowradar.model.alert import STATUSES, Alert
 from flowradar.model.connection import Connection
 from flowradar.model.flow import DnsAnswer, Enrichment, FlowRecord, L7Facts
 from flowradar.model.host import DiskIO, DiskUsage, HostMetrics, InterfaceMetrics, ProcessMetrics
@@ -28,9 +30,11 @@ from flowradar.store.schema import (
     ALERT_COLUMNS,
     CONNECTION_COLUMNS,
     FLOW_COLUMNS,
+    FLOW_SORT_KEYS,
     METRICS_COLUMNS,
     ROLLUP_COLUMNS,
     ROLLUP_DIMS,
+    ROLLUP_TABLES,
     ColumnSpec,
 )
 
@@ -87,8 +91,8 @@ def _arrow_column(spec: ColumnSpec, values: list[Any], what: str) -> pa.Array:
     return arr
 
 
-def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[ColumnSpec, ...]) -> pa.Table:
-    """Arrow table of records of one class, columns in table order (``host`` first)."""
+def check_records(records: Sequence[Any], host: str, cls: type) -> None:
+    """:class:`StoreInputError` unless ``host`` is a non-empty string and every record a ``cls``."""
     what = cls.__name__
     if not isinstance(host, str) or not host:
         raise StoreInputError(f"{what}: host must be a non-empty string")
@@ -96,6 +100,12 @@ def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[Colu
     if kinds - {cls}:
         odd = ", ".join(sorted(k.__name__ for k in kinds - {cls}))
         raise StoreInputError(f"{what}: expected {what} records, got {odd}")
+
+
+def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[ColumnSpec, ...]) -> pa.Table:
+    """Arrow table of records of one class, columns in table order (``host`` first)."""
+    what = cls.__name__
+    check_records(records, host, cls)
     owners = _owners(cls)
     parents: dict[str, list[Any]] = {}
     arrays = [pa.array([host] * len(records), type=pa.string())]
@@ -112,7 +122,8 @@ def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[Colu
 
 
 def flows_table(records: Sequence[FlowRecord], host: str) -> pa.Table:
-    """Validated Arrow table of flow records (times finite, ordered, at most 31 days apart)."""
+    """Validated Arrow table of flow records (times finite, ordered, at most 31 days apart), with the
+    stored sort keys (:data:`~flowradar.store.schema.FLOW_SORT_KEYS`) after the record columns."""
     table = records_table(records, host, FlowRecord, FLOW_COLUMNS)
     if len(table):
         first = table["ts_first"].to_numpy()
@@ -125,7 +136,23 @@ def flows_table(records: Sequence[FlowRecord], host: str) -> pa.Table:
                 f"FlowRecord: impossible timestamps in flow {records[i].uid!r} "
                 f"(ts_first={first[i]}, ts_last={last[i]})"
             )
-    return table
+    return with_sort_keys(table)
+
+
+def with_sort_keys(flows: pa.Table) -> pa.Table:
+    """A flows table with its sort key columns appended (the same arithmetic as the SQL of
+    :data:`~flowradar.store.schema.FLOW_SORT_SQL`: int64 sums, a float64 difference)."""
+    try:
+        keys = [
+            pc.add_checked(flows["src_bytes"], flows["dst_bytes"]),
+            pc.add_checked(flows["src_packets"], flows["dst_packets"]),
+            pc.subtract(flows["ts_last"], flows["ts_first"]),
+        ]
+    except pa.ArrowInvalid as exc:
+        raise StoreInputError(f"FlowRecord: byte or packet counts out of range: {exc}") from None
+    for spec, values in zip(FLOW_SORT_KEYS, keys, strict=True):
+        flows = flows.append_column(pa.field(spec.name, ARROW_TYPES[spec.kind]), values)
+    return flows
 
 
 def connections_table(conns: Sequence[Connection], host: str) -> pa.Table:
@@ -193,6 +220,55 @@ def rollup_table(flows: pa.Table, step: float) -> pa.Table:
     arrays = [grouped[name] for name in keys]
     arrays += [grouped[f"{m}_sum"] for m in ("flows", "packets", "bytes_in", "bytes_out")]
     return pa.Table.from_arrays(arrays, schema=rollup_schema())
+
+
+FLOW_PART = 4096
+"""Flow records per part when flows are streamed into the database (:func:`flow_parts`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBatch:
+    """A batch's flows as an Arrow table, with its partial rows for every rollup table."""
+
+    flows: pa.Table
+    rollups: dict[str, pa.Table]
+
+    @classmethod
+    def of(cls, flows: pa.Table) -> FlowBatch:
+        """The flows with their partial rollup rows."""
+        return cls(flows, {name: rollup_table(flows, step) for name, step in ROLLUP_TABLES.items()})
+
+
+def flow_parts(records: Sequence[FlowRecord], host: str, done: list[FlowBatch]) -> Iterator[pa.Table]:
+    """Validated Arrow tables of successive parts of ``records``; once all are made, the whole batch
+    goes into ``done`` (its rollups made while the database still takes the last part)."""
+    parts: list[pa.Table] = []
+    for i in range(0, len(records), FLOW_PART):
+        parts.append(flows_table(records[i : i + FLOW_PART], host))
+        yield parts[-1]
+    done.append(FlowBatch.of(pa.concat_tables(parts)))
+
+
+def other_tables(
+    host: str, connections: Sequence[Connection], metrics: Sequence[HostMetrics], alerts: Sequence[Alert]
+) -> dict[str, pa.Table]:
+    """Validated Arrow tables of a batch's socket samples, metrics and alerts (each alert with a
+    uid: the last of a repeated uid wins, a missing one is made up)."""
+    tables: dict[str, pa.Table] = {}
+    if connections:
+        tables["connections"] = connections_table(connections, host)
+    if metrics:
+        tables["host_metrics"] = metrics_table(metrics, host)
+    if alerts:
+        if not all(isinstance(a, Alert) for a in alerts):
+            raise StoreInputError("Alert: expected Alert records")
+        odd = sorted({a.status for a in alerts} - set(STATUSES))
+        if odd:
+            raise StoreInputError(f"Alert: unknown status {odd[0]!r} (use {', '.join(STATUSES)})")
+        unique = {a.uid: a for a in alerts if a.uid}
+        fresh = [dataclasses.replace(a, uid=uuid.uuid4().hex) for a in alerts if not a.uid]
+        tables["alerts"] = alerts_table([*unique.values(), *fresh], host)
+    return tables
 
 
 def rollup_schema() -> pa.Schema:

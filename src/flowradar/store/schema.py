@@ -1,9 +1,10 @@
 """Database tables derived from the documented record schema, and the versioned migrations.
 
 Record tables (flows, connections, host_metrics, alerts) take their columns from
-:func:`~flowradar.model.schema.columns_of`, plus ``host``; scalar fields map to SQL types, lists and
-dicts to JSON. Migrations are a versioned list of SQL steps per dialect; a field added to a record
-class later becomes a nullable column on the next :meth:`Store.migrate` (see :func:`missing_columns`).
+:func:`~flowradar.model.schema.columns_of`, plus ``host`` (flows also the stored sort keys of
+:data:`FLOW_SORT_KEYS`); scalar fields map to SQL types, lists and dicts to JSON. Migrations are a
+versioned list of SQL steps per dialect; a field added to a record class later becomes a nullable
+column on the next :meth:`Store.migrate` (see :func:`missing_columns`).
 """
 
 from __future__ import annotations
@@ -88,6 +89,24 @@ RECORD_TABLES: Mapping[str, tuple[ColumnSpec, ...]] = MappingProxyType(
         "alerts": ALERT_COLUMNS,
     }
 )
+
+FLOW_SORT_KEYS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("sort_bytes", "int", True, "src_bytes + dst_bytes (the 'bytes' sort key)"),
+    ColumnSpec("sort_packets", "int", True, "src_packets + dst_packets (the 'packets' sort key)"),
+    ColumnSpec("sort_duration", "float", True, "ts_last - ts_first (the 'duration' sort key)"),
+)
+"""Store-only columns of the flows table (not record fields, never returned): the non-time sort keys,
+computed at ingest so that a scan can filter on them directly (DuckDB pushes a bound on a column into
+the scan and reads a row's other columns only when it passes; an expression over two columns it
+cannot)."""
+FLOW_SORT_SQL: Mapping[str, str] = MappingProxyType(
+    {
+        "sort_bytes": "src_bytes + dst_bytes",
+        "sort_packets": "src_packets + dst_packets",
+        "sort_duration": "ts_last - ts_first",
+    }
+)
+"""Each sort key column's value, as SQL over the record columns (used to fill existing rows)."""
 
 ROLLUP_DIMS: tuple[ColumnSpec, ...] = (
     ColumnSpec("bucket", "float", False, "bucket start, seconds since the epoch"),
@@ -193,9 +212,20 @@ def _v2_indexes(dialect: Dialect) -> list[str]:
     return out
 
 
+def _v3_sort_keys(dialect: Dialect) -> list[str]:
+    """The stored sort key columns of flows, filled for the rows already there."""
+    types = SQL_TYPES[dialect]
+    steps = [
+        f"ALTER TABLE flows ADD COLUMN IF NOT EXISTS {quote(c.name)} {types[c.kind]}" for c in FLOW_SORT_KEYS
+    ]
+    sets = ", ".join(f"{quote(c.name)} = {FLOW_SORT_SQL[c.name]}" for c in FLOW_SORT_KEYS)
+    return [*steps, f"UPDATE flows SET {sets}"]
+
+
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, "tables for records, rollups (and their dirty buckets), hosts, batches, users and tokens"),
     (2, "indexes for the dashboard queries"),
+    (3, "stored sort keys of flows (bytes, packets, duration)"),
 )
 """(version, description) of every migration, in order."""
 
@@ -206,6 +236,8 @@ def migration_steps(dialect: Dialect, version: int) -> list[str]:
         return _v1(dialect)
     if version == 2:
         return _v2_indexes(dialect)
+    if version == 3:
+        return _v3_sort_keys(dialect)
     raise ValueError(f"no migration {version}")
 
 

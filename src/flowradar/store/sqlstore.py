@@ -8,10 +8,8 @@ the schema module only.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,11 +23,11 @@ from flowradar.model.host import HostMetrics
 from flowradar.store.base import BatchCounts, StoreConflict, StoreInputError, Token, TokenKind, User
 from flowradar.store.queries import QueryMixin
 from flowradar.store.rows import (
-    alerts_table,
-    connections_table,
+    FlowBatch,
+    check_records,
+    flow_parts,
     flows_table,
-    metrics_table,
-    rollup_table,
+    other_tables,
 )
 from flowradar.store.schema import (
     ALERT_COLUMNS,
@@ -143,31 +141,23 @@ class SqlStore(QueryMixin):
         alerts: Sequence[Alert] = (),
     ) -> BatchCounts:
         """See :meth:`flowradar.store.base.Store.write_batch` (``batch_id`` None: no idempotency)."""
-        tables: dict[str, pa.Table] = {}
-        if flows:
-            tables["flows"] = flows_table(flows, host)
-        if connections:
-            tables["connections"] = connections_table(connections, host)
-        if metrics:
-            tables["host_metrics"] = metrics_table(metrics, host)
-        if alerts:
-            if not all(isinstance(a, Alert) for a in alerts):
-                raise StoreInputError("Alert: expected Alert records")
-            odd = sorted({a.status for a in alerts} - set(STATUSES))
-            if odd:
-                raise StoreInputError(f"Alert: unknown status {odd[0]!r} (use {', '.join(STATUSES)})")
-            unique = {a.uid: a for a in alerts if a.uid}
-            fresh = [dataclasses.replace(a, uid=uuid.uuid4().hex) for a in alerts if not a.uid]
-            tables["alerts"] = alerts_table([*unique.values(), *fresh], host)
-        if not tables:
+        tables = other_tables(host, connections, metrics, alerts)
+        if not (flows or tables):
             return BatchCounts()
-        rollups = {}
-        if "flows" in tables:
-            rollups = {name: rollup_table(tables["flows"], step) for name, step in ROLLUP_TABLES.items()}
-        times = [t for t in _times(tables) if t == t]
+        if self.stream_flows and flows:  # checked here; each part's values while streaming
+            check_records(flows, host, FlowRecord)
+        ready = None if self.stream_flows or not flows else FlowBatch.of(flows_table(flows, host))
+        times = _times(tables)
 
         def op(tx: Tx) -> BatchCounts:
             counts = BatchCounts()
+            flow_times: list[float] = []
+            if flows and not self._claim(tx, "flows", batch_id, host, len(flows)):
+                counts.skipped.append("flows")
+            elif flows:
+                batch = self._insert_flows(tx, ready, flows, host)
+                counts.flows = len(batch.flows)
+                flow_times = _times({"flows": batch.flows})
             for kind, data in tables.items():
                 if not self._claim(tx, kind, batch_id, host, len(data)):
                     counts.skipped.append(kind)
@@ -176,16 +166,34 @@ class SqlStore(QueryMixin):
                     self._upsert_alerts(tx, data)
                 else:
                     tx.insert_arrow(kind, data)
-                if kind == "flows":
-                    for name, rows in rollups.items():
-                        tx.insert_arrow(name, rows)
-                        self._mark_dirty(tx, name, rows)
                 setattr(counts, "metrics" if kind == "host_metrics" else kind, len(data))
-            if len(counts.skipped) < len(tables) and times:
-                self._touch_host(tx, host, None, min(times), max(times))
+            seen = [t for t in (*times, *flow_times) if t == t]
+            if len(counts.skipped) < len(tables) + bool(flows) and seen:
+                self._touch_host(tx, host, None, min(seen), max(seen))
             return counts
 
         return self._run(op)
+
+    stream_flows = False
+    """Convert flow records inside the transaction, part by part, each part sent while the next is
+    converted (PostgreSQL: the server stores one part while this process converts the next); else
+    they are converted before the transaction (DuckDB: the store lock is not held meanwhile)."""
+
+    def _insert_flows(
+        self, tx: Tx, ready: FlowBatch | None, records: Sequence[FlowRecord], host: str
+    ) -> FlowBatch:
+        """Insert a batch's flows (converted already, or streamed now) and its partial rollup rows."""
+        if ready is None:
+            streamed: list[FlowBatch] = []
+            tx.insert_arrow_parts("flows", flow_parts(records, host, streamed))
+            batch = streamed[0]
+        else:
+            batch = ready
+            tx.insert_arrow("flows", batch.flows)
+        for name, rows in batch.rollups.items():
+            tx.insert_arrow(name, rows)
+            self._mark_dirty(tx, name, rows)
+        return batch
 
     @staticmethod
     def _mark_dirty(tx: Tx, table: str, rows: pa.Table) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -28,6 +28,11 @@ class Tx(Protocol):
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         """Append every row of an Arrow table (columns named as the table's) in bulk."""
+        ...
+
+    def insert_arrow_parts(self, table: str, parts: Iterator[pa.Table]) -> None:
+        """Append the rows of Arrow tables of one schema made one after another, as one bulk insert
+        (a backend may send each part while the next is being made); ``parts`` is read to its end."""
         ...
 
 

@@ -113,3 +113,19 @@ def test_live_flows_count_against_the_record_limit(tmp_path: Path, request: pyte
 def test_a_live_batch_for_another_host_is_refused(api: Api) -> None:
     answer = api.send(Batch("agent2", live_flows=flows(1)))
     assert answer.status_code == 403 and "agent2" in answer.json()["detail"]
+
+
+def test_flows_without_counters_are_published_not_a_server_error(api: Api) -> None:
+    """Counters are optional in a record an agent sends: the feed shows 0, never a 500 (schemathesis)."""
+    body = {"batch_id": "z", "live_flows": [{"uid": "Cbare", "transport": "tcp"}], "flows": []}
+    with api.client.websocket_connect("/api/v1/live", headers=api.viewer) as ws:
+        assert ws.receive_json()["type"] == "state"
+        answer = api.client.post(
+            "/api/v1/ingest",
+            content=json.dumps(body),
+            headers={**api.ingest, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200, answer.text
+        update = ws.receive_json()
+        assert update["type"] == "flow_updates" and update["flows"][0]["uid"] == "Cbare"
+        assert update["flows"][0]["packets"] == 0 and update["flows"][0]["bytes"] == 0

@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     # the browser resolves no name at all: the dashboard is at 127.0.0.1, and nothing of Chromium's
     # own (update checks, probes) may send even a DNS query towards the host's resolver
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 ]
 # public-looking addresses that live in namespace B only (traffic never leaves the namespaces)
 LAB_ADDRESSES = {

@@ -115,17 +115,15 @@ def test_a_live_batch_for_another_host_is_refused(api: Api) -> None:
     assert answer.status_code == 403 and "agent2" in answer.json()["detail"]
 
 
-def test_flows_without_counters_are_published_not_a_server_error(api: Api) -> None:
-    """Counters are optional in a record an agent sends: the feed shows 0, never a 500 (schemathesis)."""
-    body = {"batch_id": "z", "live_flows": [{"uid": "Cbare", "transport": "tcp"}], "flows": []}
-    with api.client.websocket_connect("/api/v1/live", headers=api.viewer) as ws:
-        assert ws.receive_json()["type"] == "state"
+def test_flows_without_their_identity_or_counters_are_refused_naming_the_field(api: Api) -> None:
+    """A record must name itself, its endpoints and counters: 422 naming the field, nothing published."""
+    for part in ("live_flows", "flows"):
+        body = {"batch_id": "z", part: [{"uid": "Cbare", "transport": "tcp"}]}
         answer = api.client.post(
             "/api/v1/ingest",
             content=json.dumps(body),
             headers={**api.ingest, "Content-Type": "application/json"},
         )
-        assert answer.status_code == 200, answer.text
-        update = ws.receive_json()
-        assert update["type"] == "flow_updates" and update["flows"][0]["uid"] == "Cbare"
-        assert update["flows"][0]["packets"] == 0 and update["flows"][0]["bytes"] == 0
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"].startswith(f"{part}: Value error, record 0: ts_first is required")
+    assert api.store.stats()["flows"] == 0

@@ -12,7 +12,7 @@ import dataclasses
 import typing
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from flowradar.model.alert import Alert
 from flowradar.model.connection import Connection, ListeningPort
@@ -87,6 +87,13 @@ class LiveInterfaces(BaseModel):
     )
 
 
+FLOW_REQUIRED = (
+    "uid", "ts_first", "ts_last", "transport", "ip_version", "src_ip", "src_port", "dst_ip", "dst_port",
+    "src_packets", "dst_packets", "src_bytes", "dst_bytes",
+)  # fmt: skip
+"""Fields an ingested flow record must carry (not null)."""
+
+
 class IngestBatch(BaseModel):
     """What an agent sends (JSON, zstd or gzip Content-Encoding): one batch with its id.
 
@@ -112,6 +119,17 @@ class IngestBatch(BaseModel):
         description="live only: snapshots of active flows (the final record replaces them by uid)",
     )
     interfaces: LiveInterfaces | None = Field(None, description="live only: the latest interface rates")
+
+    @field_validator("flows", "live_flows")
+    @classmethod
+    def _flows_complete(cls, flows: list[FlowRecord]) -> list[FlowRecord]:
+        """Every flow names itself, its time span, endpoints and counters (the dataclass defaults
+        these to None for code that builds records piece by piece; an agent's record has them all)."""
+        for i, f in enumerate(flows):
+            missing = next((name for name in FLOW_REQUIRED if getattr(f, name) is None), None)
+            if missing is not None:
+                raise ValueError(f"record {i}: {missing} is required")
+        return flows
 
     def durable_count(self) -> int:
         """Records to store."""

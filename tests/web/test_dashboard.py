@@ -532,6 +532,8 @@ def test_every_view_shows_real_data(lab: Lab, admin: Page) -> None:
     _show(page, "bandwidth")
     _until_stat_matches(page, "live-down", "/b\\/s$/", 15000)
     _until_text(page, "live-interfaces", "/va", 5000)  # every interface, every second
+    _until_text(page, "live-keys", "curl", 10000)  # live by process: the growth of open and ended flows
+    page.wait_for_selector("[data-testid=live-keys-chart] canvas")
     page.wait_for_selector("[data-testid=bandwidth-history] canvas")
     assert "curl" in _text(page, "table-bandwidth-by-process")
     _shot(page, "05-bandwidth", 1.5)

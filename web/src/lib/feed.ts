@@ -7,6 +7,7 @@ import type { AlertRow, FlowRow, LiveEvent } from "../types";
 import { mergeAlert, type Endpoint } from "./endpoints";
 import { mergeFlow, type LiveFlow } from "./flows";
 import { mergeInterfaces, type InterfaceSample } from "./ifaces";
+import { addFlow, advance, bwInput, createLiveBandwidth, type LiveBandwidth } from "./livebw";
 import { mergeRates, type RateSample } from "./rates";
 import { num } from "./values";
 
@@ -21,6 +22,8 @@ export interface FeedState {
   /** Host -> per-interface rates, oldest first (interfaces events). */
   ifaces: Map<string, InterfaceSample[]>;
   alerts: Map<string, AlertRow>;
+  /** Live bytes per second by process, remote host, application and host (flows' growth). */
+  bandwidth: LiveBandwidth;
   /** Host -> time of its latest event (epoch seconds). */
   hosts: Map<string, number>;
   /** Addresses known to be local (the other side of stored rows' remote_ip), to place live flows. */
@@ -43,6 +46,7 @@ export function createFeed(limits: Partial<FeedState["limits"]> = {}): FeedState
     rates: new Map(),
     ifaces: new Map(),
     alerts: new Map(),
+    bandwidth: createLiveBandwidth(),
     hosts: new Map(),
     locals: new Set(),
     limits: { flows: 20_000, endpoints: 5_000, rates: 900, alerts: 2_000, ...limits },
@@ -85,16 +89,20 @@ export function applyEvent(state: FeedState, ev: LiveEvent, receivedAt: number):
   state.lastEventAt = receivedAt;
   switch (ev.type) {
     case "flows":
-    case "flow_updates":
+    case "flow_updates": {
+      const active = ev.type === "flow_updates";
       for (const f of ev.flows ?? []) {
         if (f && typeof f.uid === "string" && typeof f.src_ip === "string" && typeof f.dst_ip === "string") {
-          mergeFlow(state, f, ev.host, receivedAt, ev.type === "flow_updates");
+          mergeFlow(state, f, ev.host, receivedAt, active);
+          addFlow(state.bandwidth, bwInput(f, ev.host, active, state.locals), num(ev.ts));
         }
       }
       state.hosts.set(ev.host, ev.ts);
       break;
+    }
     case "interfaces":
       mergeInterfaces(state, ev);
+      advance(state.bandwidth, num(ev.ts));
       state.hosts.set(ev.host, Math.max(state.hosts.get(ev.host) ?? 0, num(ev.ts)));
       break;
     case "alerts":
@@ -103,6 +111,7 @@ export function applyEvent(state: FeedState, ev: LiveEvent, receivedAt: number):
       break;
     case "rates":
       mergeRates(state, ev);
+      advance(state.bandwidth, num(ev.ts));
       state.hosts.set(ev.host, ev.ts);
       break;
     case "state":

@@ -1,16 +1,18 @@
 import { useMemo, useState } from "preact/hooks";
 import { rangeParams, useApi, useApp, useFeed } from "../app/store";
-import { axisStyle, baseOption, keyColor, type Palette } from "../charts/echarts";
+import { rateAxis, timeAxis } from "../charts/axes";
+import { baseOption, keyColor } from "../charts/echarts";
 import { Chart } from "../components/Chart";
 import { DataTable, type TableColumn } from "../components/DataTable";
 import { Card, Empty, ErrorNote, PageHead, Segmented, Stat } from "../components/ui";
 import * as fmt from "../lib/format";
 import { totals, type KeyTotal } from "../lib/aggregate";
 import { interfaceView } from "../lib/ifaces";
+import type { BwDim } from "../lib/livebw";
 import type { HostMetrics, HostRow, SeriesPoint } from "../types";
+import { DIM_LABEL, LiveByKey } from "./LiveByKey";
 import { metricsHost } from "./System";
 
-type By = "process" | "remote" | "app" | "host";
 
 const totalCols: TableColumn<KeyTotal>[] = [
   { key: "key", label: "Key", width: 2 },
@@ -19,9 +21,6 @@ const totalCols: TableColumn<KeyTotal>[] = [
   { key: "bytes", label: "Total", numeric: true, px: 96, text: (t) => fmt.bytes(t.bytes) },
   { key: "flows", label: "Flows", numeric: true, px: 80, text: (t) => fmt.count(t.flows) },
 ];
-
-const timeAxis = (p: Palette) => ({ type: "time", ...axisStyle(p), axisLabel: { color: p.faint, fontSize: 11, hideOverlap: true }, splitLine: { show: false } });
-const rateAxis = (p: Palette) => ({ type: "value", ...axisStyle(p), axisLabel: { color: p.faint, fontSize: 11, formatter: (v: number) => fmt.bitrate(v) } });
 
 function LiveChart({ host }: { host: string | null }) {
   const feed = useFeed(1000);
@@ -153,7 +152,7 @@ function InterfaceHistory({ host }: { host: string | null }) {
 
 export function Bandwidth() {
   const app = useApp();
-  const [by, setBy] = useState<By>("process");
+  const [by, setBy] = useState<BwDim>("process");
   const step = app.range.seconds ? app.range.step : 86400;
   const data = useApi<SeriesPoint[]>("/bandwidth", () => rangeParams({ by, step, n: 8 }), [by, app.range.key, app.host], 15_000);
   const keys = useMemo(() => totals(data.data ?? []).sort((a, b) => b.bytes - a.bytes), [data.data]);
@@ -185,8 +184,9 @@ export function Bandwidth() {
         <InterfaceHistory host={app.host} />
       </div>
       {data.error && <ErrorNote error={data.error} onRetry={data.reload} />}
-      <div class="grid-2 grow">
-        <Card title={`History by ${by}`} actions={<span class="muted small">{app.range.label.toLowerCase()} · {fmt.duration(step)} steps</span>} testid="bandwidth-history">
+      <div class="grid-2">
+        <LiveByKey by={by} host={app.host} />
+        <Card title={`History by ${DIM_LABEL[by]}`} actions={<span class="muted small">{app.range.label.toLowerCase()} · {fmt.duration(step)} steps</span>} testid="bandwidth-history">
           {keys.length === 0 ? (
             <Empty icon="chart" title={data.loading ? "Loading" : "No flow in this range"}>
               Try a longer range.
@@ -207,10 +207,10 @@ export function Bandwidth() {
             />
           )}
         </Card>
-        <Card title={`Totals by ${by}`} pad={false}>
-          <DataTable name={`Bandwidth by ${by}`} columns={totalCols} rows={keys} rowKey={(k) => k.key} sort={{ key: "bytes", dir: "desc" }} loading={data.loading} height={320} emptyTitle="No traffic in this range" />
-        </Card>
       </div>
+      <Card title={`Totals by ${DIM_LABEL[by]}`} actions={<span class="muted small">{app.range.label.toLowerCase()}</span>} pad={false}>
+        <DataTable name={`Bandwidth by ${by}`} columns={totalCols} rows={keys} rowKey={(k) => k.key} sort={{ key: "bytes", dir: "desc" }} loading={data.loading} height={320} emptyTitle="No traffic in this range" />
+      </Card>
     </div>
   );
 }

@@ -2,7 +2,7 @@
 // Aggregate rows (key, label, flows, bytes, in/out).
 
 import type { ComponentChildren } from "preact";
-import { axisStyle, baseOption, keyColor, type Palette } from "../charts/echarts";
+import { axisStyle, baseOption, type Palette, withColors } from "../charts/echarts";
 import { Chart } from "../components/Chart";
 import type { TableColumn } from "../components/DataTable";
 import { Empty } from "../components/ui";
@@ -69,7 +69,7 @@ export function Donut({ rows, label, height = 280, value = (a: Aggregate) => a.b
             center: ["36%", "50%"],
             itemStyle: { borderColor: p.surface, borderWidth: 2, borderRadius: 4 },
             label: { show: false },
-            data: data.map((d) => ({ name: d.name, value: d.value, itemStyle: { color: keyColor(d.key, p) } })),
+            data: withColors(data, p).map(([d, color]) => ({ name: d.name, value: d.value, itemStyle: { color } })),
           },
         ],
       })}

@@ -1,7 +1,7 @@
 import { useMemo, useState } from "preact/hooks";
 import { rangeParams, useApi, useApp, useFeed } from "../app/store";
 import { rateAxis, timeAxis } from "../charts/axes";
-import { baseOption, keyColor } from "../charts/echarts";
+import { baseOption, withColors } from "../charts/echarts";
 import { Chart } from "../components/Chart";
 import { DataTable, type TableColumn } from "../components/DataTable";
 import { Card, Empty, ErrorNote, PageHead, Segmented, Stat } from "../components/ui";
@@ -202,7 +202,7 @@ export function Bandwidth() {
                 tooltip: { ...baseOption(p).tooltip, trigger: "axis", valueFormatter: (v: number) => fmt.bitrate(v) },
                 xAxis: timeAxis(p),
                 yAxis: rateAxis(p),
-                series: stacked.map((s) => ({ name: s.key, type: "bar", stack: "all", data: s.data, barMaxWidth: 24, itemStyle: { color: keyColor(s.key, p) }, emphasis: { focus: "series" } })),
+                series: withColors(stacked, p).map(([s, color]) => ({ name: s.key, type: "bar", stack: "all", data: s.data, barMaxWidth: 24, itemStyle: { color }, emphasis: { focus: "series" } })),
               })}
             />
           )}

@@ -4,7 +4,7 @@
 import { useMemo } from "preact/hooks";
 import { useFeed } from "../app/store";
 import { mirroredRateAxis, timeAxis } from "../charts/axes";
-import { baseOption, keyColor, palette, type Palette } from "../charts/echarts";
+import { baseOption, keyColors, palette, type Palette } from "../charts/echarts";
 import { Chart } from "../components/Chart";
 import { Card, Empty } from "../components/ui";
 import * as fmt from "../lib/format";
@@ -15,8 +15,9 @@ export const DIM_LABEL: Record<BwDim, string> = { process: "process", remote: "r
 const TOP = 8;
 
 function series(view: BwView, p: Palette) {
+  const colors = keyColors(view.series.map((s) => s.key), p);
   return view.series.flatMap((s) => {
-    const color = keyColor(s.key, p);
+    const color = colors.get(s.key) ?? p.faint;
     const common = { name: s.label, type: "line", showSymbol: false, lineStyle: { width: 1, color }, itemStyle: { color }, emphasis: { focus: "series" } };
     return [
       { ...common, stack: "down", areaStyle: { opacity: 0.35, color }, data: view.times.map((t, i) => [t, s.down[i]]) },
@@ -41,11 +42,12 @@ function chartOption(view: BwView, p: Palette) {
 
 function KeyList({ view }: { view: BwView }) {
   const p = palette();
+  const colors = keyColors(view.series.map((s) => s.key), p);
   return (
     <ul class="iface-list" data-testid="live-keys">
       {view.series.map((s) => (
         <li key={s.key} data-key={s.key} title={`${fmt.bytes(s.total)} in the last 5 minutes`}>
-          <span class="legend-dot" style={{ background: keyColor(s.key, p) }} /> <span class="strong">{s.label}</span>{" "}
+          <span class="legend-dot" style={{ background: colors.get(s.key) ?? p.faint }} /> <span class="strong">{s.label}</span>{" "}
           <span class="tone-down">↓ {fmt.bitrate(s.lastDown)}</span> <span class="tone-up">↑ {fmt.bitrate(s.lastUp)}</span>
         </li>
       ))}

@@ -3,7 +3,7 @@ import { rangeParams, useApi, useApp, useFeed } from "../app/store";
 import { Chart } from "../components/Chart";
 import { DataTable } from "../components/DataTable";
 import { Card, ErrorNote, PageHead, Stat, Tag } from "../components/ui";
-import { axisStyle, baseOption, keyColor } from "../charts/echarts";
+import { axisStyle, baseOption, withColors } from "../charts/echarts";
 import * as fmt from "../lib/format";
 import type { Aggregate, SeriesPoint } from "../types";
 import { aggregateColumns, Donut } from "./Aggregates";
@@ -76,7 +76,7 @@ export function Protocols() {
               tooltip: { ...baseOption(p).tooltip, trigger: "axis" },
               xAxis: { type: "time", ...axisStyle(p), axisLabel: { color: p.faint, fontSize: 11, hideOverlap: true }, splitLine: { show: false } },
               yAxis: { type: "value", ...axisStyle(p) },
-              series: lines.map(([k, d]) => ({ name: k, type: "line", showSymbol: d.length < 3, smooth: 0.2, data: d, itemStyle: { color: keyColor(k, p) }, lineStyle: { color: keyColor(k, p) }, areaStyle: { opacity: 0.06, color: keyColor(k, p) } })),
+              series: withColors(lines.map(([key, data]) => ({ key, data })), p).map(([{ key, data }, color]) => ({ name: key, type: "line", showSymbol: data.length < 3, smooth: 0.2, data, itemStyle: { color }, lineStyle: { color }, areaStyle: { opacity: 0.06, color } })),
             })}
           />
         </Card>

@@ -18,10 +18,10 @@ function series(view: BwView, p: Palette) {
   const colors = keyColors(view.series.map((s) => s.key), p);
   return view.series.flatMap((s) => {
     const color = colors.get(s.key) ?? p.faint;
-    const common = { name: s.label, type: "line", showSymbol: false, lineStyle: { width: 1, color }, itemStyle: { color }, emphasis: { focus: "series" } };
+    const common = { name: s.label, type: "line", showSymbol: false, lineStyle: { width: 0 }, itemStyle: { color }, emphasis: { focus: "series" } }; // stacked: areas only (a line would trace the stack top)
     return [
-      { ...common, stack: "down", areaStyle: { opacity: 0.35, color }, data: view.times.map((t, i) => [t, s.down[i]]) },
-      { ...common, stack: "up", areaStyle: { opacity: 0.18, color }, data: view.times.map((t, i) => [t, -s.up[i]]) },
+      { ...common, stack: "down", areaStyle: { opacity: 0.6, color }, data: view.times.map((t, i) => [t, s.down[i]]) },
+      { ...common, stack: "up", areaStyle: { opacity: 0.35, color }, data: view.times.map((t, i) => [t, -s.up[i]]) },
     ];
   });
 }

@@ -1,14 +1,17 @@
-"""Shared test fixtures: the real-capture corpus beside the checkout and tshark extraction."""
+"""Shared test fixtures: the real-capture corpus beside the checkout, tshark extraction, and one
+throwaway PostgreSQL cluster for the whole session."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.store.pgcluster import PgCluster, _bindir
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -20,6 +23,19 @@ def corpus() -> Path:
     if not (CORPUS / "pcaps").is_dir():
         pytest.skip("../shared/corpus is not beside the checkout")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One PostgreSQL cluster (initdb + pg_ctl in a temp dir) for the session, removed at the end."""
+    if _bindir() is None:
+        pytest.skip("PostgreSQL server binaries are not installed (Debian package postgresql)")
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def truth(name: str) -> dict[str, Any]:

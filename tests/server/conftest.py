@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.store.pgcluster import PgCluster, _bindir
+from tests.store.pgcluster import PgCluster
 from tests.store.records import flow
 
 from flowradar.agent.wire import Batch, encode
@@ -42,19 +42,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """A throwaway PostgreSQL cluster (initdb + pg_ctl in a temp dir), removed at the end."""
-    if _bindir() is None:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    cluster = PgCluster()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def store_env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:

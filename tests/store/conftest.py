@@ -9,26 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.store.pgcluster import PgCluster, _bindir
+from tests.store.pgcluster import PgCluster
 
 from flowradar.store import open_store
 from flowradar.store.settings import StoreConfig
 from flowradar.store.sqlstore import SqlStore
 
 StoreFactory = Callable[..., SqlStore]
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """One PostgreSQL cluster (initdb + pg_ctl in a temp dir) for the session, removed at the end."""
-    if _bindir() is None:
-        pytest.skip("PostgreSQL server binaries are not installed (Debian package postgresql)")
-    cluster = PgCluster()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])

@@ -73,8 +73,8 @@ def flow_summary(f: FlowRecord, active: bool = False) -> dict[str, Any]:
         "dst_packets": f.dst_packets,
         "src_bytes": f.src_bytes,
         "dst_bytes": f.dst_bytes,
-        "packets": (f.src_packets or 0) + (f.dst_packets or 0),  # an agent may leave counters out
-        "bytes": (f.src_bytes or 0) + (f.dst_bytes or 0),
+        "packets": f.src_packets + f.dst_packets,  # ingest refuses a record without counters
+        "bytes": f.src_bytes + f.dst_bytes,
     }
 
 

@@ -21,6 +21,7 @@ from flowradar.detect.base import Detector
 from flowradar.detect.live import ActiveFlows
 from flowradar.detect.rows import Networks
 from flowradar.detect.settings import DetectConfig
+from flowradar.engine.gcpolicy import bulk_gc
 from flowradar.engine.records import FlowBatch
 from flowradar.model.alert import Alert
 from flowradar.model.flow import FlowRecord, L7Facts
@@ -176,16 +177,26 @@ def detect_flows(
 
     With ``live``, about every ``live_interval_s`` the engine expires idle flows against the clock and
     the runner looks at a snapshot of the active flows (with the L7 facts found so far), so that a
-    scan or a flood is reported within seconds, not when its flows time out.
+    scan or a flood is reported within seconds, not when its flows time out. The cycle collector runs
+    rarely meanwhile (:func:`~flowradar.engine.gcpolicy.bulk_gc`).
     """
-    if runner is None or not live:
-        for flows in engine.run(source):
-            if runner is not None:
-                runner.observe(flows)
-            yield flows
+    with bulk_gc():
+        if runner is None or not live:
+            yield from _run_batch(engine, source, runner)
+        else:
+            yield from _run_live(engine, source, runner)
+
+
+def _run_batch(engine: Engine, source: PacketSource, runner: DetectionRunner | None) -> Iterator[FlowBatch]:
+    for flows in engine.run(source):
         if runner is not None:
-            runner.finish()
-        return
+            runner.observe(flows)
+        yield flows
+    if runner is not None:
+        runner.finish()
+
+
+def _run_live(engine: Engine, source: PacketSource, runner: DetectionRunner) -> Iterator[FlowBatch]:
     peek = engine.facts_of  # facts of active flows
     last = 0.0
     for batch in source.batches():

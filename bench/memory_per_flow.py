@@ -110,7 +110,7 @@ def feed(table: Any, batches: Iterator[tuple[Any, Any]]) -> int:
     """Account every batch; return the number of IP fragments seen (not reassembled here)."""
     fragments = 0
     for data, index in batches:
-        _l7, frags = table.process(data, index)
+        frags = table.process(data, index)
         fragments += len(frags)
         table.drain()  # flows ended by FIN/RST leave the table; their export records are dropped
     return fragments

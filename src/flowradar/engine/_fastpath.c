@@ -6,8 +6,10 @@
  * (IPIP, 6in4, 4in6, GRE, VXLAN, Teredo) to the innermost IP header, then the transport header. The
  * flow table keys flows by canonical 5-tuple, keeps per-direction counters, TCP flags and a Zeek-style
  * history, applies idle/active timeouts with an LRU list, evicts (and counts) when full, and hands
- * Python only (a) the first payload-carrying packets of flows whose dissection budget is not spent and
- * (b) IP fragments, which Python reassembles and feeds back through process_ip().
+ * Python only (a) the first payload-carrying packets of flows whose dissection budget is not spent,
+ * one call of the L7 handler each, whose answer sets the flow's remaining budget at once (so a flow
+ * whose dissection ended gets no further packets, even later in the same batch), and (b) IP fragments,
+ * which Python reassembles and feeds back through process_ip().
  * Finished flows are exported as fixed-size records (export_t) that Python views with numpy.
  */
 #define PY_SSIZE_T_CLEAN
@@ -331,6 +333,7 @@ typedef struct {
     uint64_t next_id;
     int64_t idle_ns, active_ns, close_ns, now;
     uint16_t l7_default;
+    PyObject *l7_handler; /* called for each L7 packet; NULL: no dissection */
     uint16_t long_ports[16]; /* flows on these ports hand every payload packet to Python (DNS) */
     int n_long_ports;
     export_t *exp;
@@ -573,8 +576,37 @@ static void tcp_update(flow_t *f, int dir, uint8_t fl, uint32_t plen) {
     if (f->state == ST_NONE && plen) f->state = ST_EST;
 }
 
-/* Account one decoded packet; append an L7 work item to l7 when the flow still wants payload. */
-static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint32_t npkts, PyObject *l7) {
+/* Hand one payload packet to the L7 handler: handler(flow_id, direction, ts_ns, ip_proto, orig_port,
+ * resp_port, tcp_seq, tcp_flags, payload) -> budget | directions << 16, or -1 to leave the budget as is.
+ * The handler never calls back into the table, so f stays valid across the call. */
+static int hand_l7(Table *t, flow_t *f, const pkt_t *k, int64_t ts, int dir, uint8_t fl) {
+    f->l7_budget--;
+    t->st_l7++;
+    uint16_t op = f->orig_is_a ? f->key.pa : f->key.pb, rp = f->orig_is_a ? f->key.pb : f->key.pa;
+    PyObject *args[9] = {
+        PyLong_FromUnsignedLongLong(f->id), PyLong_FromLong(dir), PyLong_FromLongLong(ts),
+        PyLong_FromLong(k->proto), PyLong_FromLong(op), PyLong_FromLong(rp),
+        PyLong_FromUnsignedLong(k->seq), PyLong_FromLong(fl),
+        PyBytes_FromStringAndSize((const char *)k->payload, (Py_ssize_t)k->payload_len),
+    };
+    PyObject *res = NULL;
+    int ok = 1;
+    for (int i = 0; i < 9; i++) ok &= args[i] != NULL;
+    if (ok) res = PyObject_Vectorcall(t->l7_handler, args, 9, NULL);
+    for (int i = 0; i < 9; i++) Py_XDECREF(args[i]);
+    if (!res) return -1;
+    long v = PyLong_AsLong(res);
+    Py_DECREF(res);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    if (v >= 0) {
+        f->l7_budget = (uint16_t)(v & 0xffff);
+        f->l7_dirs = (uint8_t)((v >> 16) & 3);
+    }
+    return 0;
+}
+
+/* Account one decoded packet; hand it to the L7 handler when the flow still wants payload. */
+static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint32_t npkts) {
     (void)wirelen;
     if (ts > t->now) t->now = ts;
     int dir = 0;
@@ -614,30 +646,29 @@ static int account(Table *t, const pkt_t *k, int64_t ts, uint32_t wirelen, uint3
         if (f->state == ST_RST || f->fin_bits == 3) set_closing(t, (uint32_t)s, 1);
     }
     else if (k->payload_len) hist_add(f, dir ? 'd' : 'D');
-    if (l7 && f->l7_budget && ((f->l7_dirs >> dir) & 1) && k->payload_len && (k->proto == 6 || k->proto == 17)) {
-        f->l7_budget--;
-        uint16_t op = f->orig_is_a ? f->key.pa : f->key.pb, rp = f->orig_is_a ? f->key.pb : f->key.pa;
-        PyObject *item = Py_BuildValue("(IKiLiiiIiy#)", (unsigned)s, (unsigned long long)f->id, dir, (long long)ts,
-                                       (int)k->proto, (int)op, (int)rp, (unsigned)k->seq, (int)fl,
-                                       (const char *)k->payload, (Py_ssize_t)k->payload_len);
-        if (!item) return -1;
-        int rc = PyList_Append(l7, item);
-        Py_DECREF(item);
-        if (rc) return -1;
-        t->st_l7++;
-    }
+    if (t->l7_handler && f->l7_budget && ((f->l7_dirs >> dir) & 1) && k->payload_len
+        && (k->proto == 6 || k->proto == 17))
+        return hand_l7(t, f, k, ts, dir, fl);
     return 0;
 }
 
 /* ------------------------------------------------------------------ Python methods */
 static int Table_init(Table *t, PyObject *args, PyObject *kw) {
     static char *kwl[] = {"max_flows", "idle_timeout_ns", "active_timeout_ns", "l7_packets", "long_ports",
-                          "close_timeout_ns", NULL};
+                          "close_timeout_ns", "l7_handler", NULL};
     unsigned long long maxf = 1000000, idle = 120000000000ULL, active = 1800000000000ULL, closing = 5000000000ULL;
     unsigned int l7 = 10;
-    PyObject *ports = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKKIOK", kwl, &maxf, &idle, &active, &l7, &ports, &closing))
+    PyObject *ports = NULL, *handler = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKKIOKO", kwl, &maxf, &idle, &active, &l7, &ports, &closing,
+                                     &handler))
         return -1;
+    if (handler == Py_None) handler = NULL;
+    if (handler && !PyCallable_Check(handler)) {
+        PyErr_SetString(PyExc_TypeError, "l7_handler must be callable");
+        return -1;
+    }
+    Py_XINCREF(handler);
+    Py_XSETREF(t->l7_handler, handler);
     t->close_ns = (int64_t)(closing < idle ? closing : idle); /* an ended connection never outlives an idle one */
     t->n_long_ports = 0;
     if (ports && ports != Py_None) {
@@ -674,6 +705,7 @@ static void Table_dealloc(Table *t) {
     free(t->flows);
     free(t->buckets);
     free(t->exp);
+    Py_CLEAR(t->l7_handler);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
 
@@ -684,9 +716,9 @@ static PyObject *frag_tuple(const pkt_t *k, int64_t ts, uint32_t wirelen) {
 static PyObject *Table_process(Table *t, PyObject *args) {
     Py_buffer data, index;
     if (!PyArg_ParseTuple(args, "y*y*", &data, &index)) return NULL;
-    PyObject *l7 = PyList_New(0), *frags = PyList_New(0);
+    PyObject *frags = PyList_New(0);
     PyObject *ret = NULL;
-    if (!l7 || !frags) goto done;
+    if (!frags) goto done;
     size_t n = (size_t)index.len / sizeof(idx_t);
     const idx_t *ix = (const idx_t *)index.buf;
     const uint8_t *base = (const uint8_t *)data.buf;
@@ -709,13 +741,13 @@ static PyObject *Table_process(Table *t, PyObject *args) {
             Py_DECREF(ft);
             continue;
         }
-        if (account(t, &k, e.ts, e.wirelen, 1, l7) != 0) goto done;
+        if (account(t, &k, e.ts, e.wirelen, 1) != 0) goto done;
         if ((t->st_packets & 4095) == 0) expire(t, t->now);
     }
     expire(t, t->now);
-    ret = Py_BuildValue("(OO)", l7, frags);
+    ret = frags;
+    frags = NULL;
 done:
-    Py_XDECREF(l7);
     Py_XDECREF(frags);
     PyBuffer_Release(&data);
     PyBuffer_Release(&index);
@@ -728,32 +760,18 @@ static PyObject *Table_process_ip(Table *t, PyObject *args) {
     unsigned int wirelen, npkts;
     int vlan;
     if (!PyArg_ParseTuple(args, "y*LIIi", &data, &ts, &wirelen, &npkts, &vlan)) return NULL;
-    PyObject *l7 = PyList_New(0);
     PyObject *ret = NULL;
-    if (!l7) goto done;
     pkt_t k;
     memset(&k, 0, sizeof(k));
     int r = decode_ip((const uint8_t *)data.buf, (uint32_t)data.len, &k, 0, 1);
     k.vlan = (uint16_t)vlan;
     if (r == D_OK) {
-        if (account(t, &k, ts, wirelen, npkts, l7) != 0) goto done;
+        if (account(t, &k, ts, wirelen, npkts) != 0) goto done;
     }
-    ret = Py_BuildValue("(Oi)", l7, r);
+    ret = PyLong_FromLong(r);
 done:
-    Py_XDECREF(l7);
     PyBuffer_Release(&data);
     return ret;
-}
-
-static PyObject *Table_set_l7(Table *t, PyObject *args) {
-    unsigned int slot, budget, dirs = 3;
-    unsigned long long id;
-    if (!PyArg_ParseTuple(args, "IKI|I", &slot, &id, &budget, &dirs)) return NULL;
-    if (slot < t->cap && t->flows[slot].in_use && t->flows[slot].id == id) {
-        t->flows[slot].l7_budget = (uint16_t)(budget > 65535 ? 65535 : budget);
-        t->flows[slot].l7_dirs = (uint8_t)(dirs & 3);
-    }
-    Py_RETURN_NONE;
 }
 
 static PyObject *Table_expire(Table *t, PyObject *args) {
@@ -813,10 +831,9 @@ static Py_ssize_t Table_len(Table *t) { return (Py_ssize_t)t->used; }
 
 static PyMethodDef Table_methods[] = {
     {"process", (PyCFunction)Table_process, METH_VARARGS,
-     "process(data, index) -> (l7_items, fragments): account a batch of packets."},
+     "process(data, index) -> fragments: account a batch of packets (L7 packets go to the handler)."},
     {"process_ip", (PyCFunction)Table_process_ip, METH_VARARGS,
-     "process_ip(ip_bytes, ts_ns, wirelen, npkts, vlan) -> (l7_items, status): account a reassembled datagram."},
-    {"set_l7", (PyCFunction)Table_set_l7, METH_VARARGS, "set_l7(slot, flow_id, budget[, directions]): payload packets still wanted (directions: 1 orig, 2 resp, 3 both)."},
+     "process_ip(ip_bytes, ts_ns, wirelen, npkts, vlan) -> status: account a reassembled datagram."},
     {"expire", (PyCFunction)Table_expire, METH_VARARGS, "expire(now_ns) -> count: export idle flows."},
     {"flush", (PyCFunction)Table_flush, METH_NOARGS, "flush() -> count: export every flow (end of input)."},
     {"drain", (PyCFunction)Table_drain, METH_NOARGS, "drain() -> bytes: exported records since the last drain."},

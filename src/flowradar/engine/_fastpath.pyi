@@ -1,11 +1,13 @@
 """Type stubs of the compiled hot path (_fastpath.c)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 Buffer = bytes | bytearray | memoryview
 
-L7Item = tuple[int, int, int, int, int, int, int, int, int, bytes]
-"""(slot, flow_id, direction, ts_ns, ip_proto, orig_port, resp_port, tcp_seq, tcp_flags, payload)."""
+L7Handler = Callable[[int, int, int, int, int, int, int, int, bytes], int]
+"""(flow_id, direction, ts_ns, ip_proto, orig_port, resp_port, tcp_seq, tcp_flags, payload) ->
+budget | directions << 16 (payload packets still wanted; directions 1 orig, 2 resp, 3 both), or -1
+to leave the flow's budget as it is."""
 Fragment = tuple[int, bytes, int, int]
 """(ts_ns, ip_packet, wire_len, vlan)."""
 
@@ -18,12 +20,10 @@ class FlowTable:
         l7_packets: int = ...,
         long_ports: Sequence[int] | None = ...,
         close_timeout_ns: int = ...,
+        l7_handler: L7Handler | None = ...,
     ) -> None: ...
-    def process(self, data: Buffer, index: Buffer) -> tuple[list[L7Item], list[Fragment]]: ...
-    def process_ip(
-        self, data: Buffer, ts_ns: int, wirelen: int, npkts: int, vlan: int
-    ) -> tuple[list[L7Item], int]: ...
-    def set_l7(self, slot: int, flow_id: int, budget: int, directions: int = 3) -> None: ...
+    def process(self, data: Buffer, index: Buffer) -> list[Fragment]: ...
+    def process_ip(self, data: Buffer, ts_ns: int, wirelen: int, npkts: int, vlan: int) -> int: ...
     def expire(self, now_ns: int) -> int: ...
     def flush(self) -> int: ...
     def drain(self) -> bytes: ...

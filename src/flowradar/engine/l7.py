@@ -1,7 +1,8 @@
 """L7 dispatch: classify each flow's first payload packets and run the matching dissector.
 
-Python sees only the packets the compiled table hands over (the first payload-carrying packets of
-flows whose dissection is not finished). The application protocol is decided by payload first and
+Python sees only the packets the compiled table hands over, one call of :meth:`L7Dispatcher.on_packet`
+each (the first payload-carrying packets of flows whose dissection is not finished); its answer sets
+at once how many more packets the flow wants. The application protocol is decided by payload first and
 port second; the dissector for it (if any) then fills the flow's L7 facts. A dissector that fails on
 malformed input records ``l7_error`` and stops; it never stops the engine.
 """
@@ -9,7 +10,6 @@ malformed input records ``l7_error`` and stops; it never stops the engine.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -32,6 +32,10 @@ DISSECTORS: dict[str, Callable[[], Dissector]] = {
 
 _PAYLOAD_TRIES = 4
 _REFILL = 8
+KEEP = -1
+"""Handler answer: the flow's remaining budget stays as the table counted it."""
+STOP = 3 << 16
+"""Handler answer: no more payload packets of this flow."""
 _TRANSPORT = {6: "tcp", 17: "udp"}
 
 
@@ -48,8 +52,7 @@ class _FlowL7:
 class L7Dispatcher:
     """Keeps per-flow L7 state, keyed by the flow table's flow id, until the flow is exported."""
 
-    def __init__(self, set_budget: Callable[[int, int, int, int], None]) -> None:
-        self._set_budget = set_budget
+    def __init__(self) -> None:
         self._flows: dict[int, _FlowL7] = {}
         self.errors = 0
         """Dissector failures on malformed payload (recorded per flow in l7_error)."""
@@ -57,27 +60,33 @@ class L7Dispatcher:
     def __len__(self) -> int:
         return len(self._flows)
 
-    def handle(self, items: list[Any]) -> None:
-        """Process the L7 work items of one batch (tuples built by the compiled table)."""
-        flows = self._flows
-        for slot, fid, direction, ts_ns, proto, oport, rport, seq, flags, payload in items:
-            st = flows.get(fid)
-            if st is None:
-                st = flows[fid] = _FlowL7()
-            if st.done:
-                self._set_budget(slot, fid, 0, 3)
-                continue
-            pkt = L7Packet(direction, ts_ns / 1e9, _TRANSPORT[proto], oport, rport, payload, seq, flags)
-            if st.dissector is None and not self._classify(st, pkt):
-                if st.done:
-                    self._set_budget(slot, fid, 0, 3)
-                continue
-            if self._feed(st, pkt):
-                self._set_budget(slot, fid, _REFILL, getattr(st.dissector, "directions", 3))
-            else:
-                st.done = True
-                st.dissector = None
-                self._set_budget(slot, fid, 0, 3)
+    def on_packet(
+        self,
+        fid: int,
+        direction: int,
+        ts_ns: int,
+        proto: int,
+        orig_port: int,
+        resp_port: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+    ) -> int:
+        """The compiled table's L7 handler: take one payload packet of flow ``fid``; answer how many
+        more the flow wants (``budget | directions << 16``), or :data:`KEEP` to leave that as is."""
+        st = self._flows.get(fid)
+        if st is None:
+            st = self._flows[fid] = _FlowL7()
+        elif st.done:
+            return STOP
+        pkt = L7Packet(direction, ts_ns / 1e9, _TRANSPORT[proto], orig_port, resp_port, payload, seq, flags)
+        if st.dissector is None and not self._classify(st, pkt):
+            return STOP if st.done else KEEP
+        if self._feed(st, pkt):
+            return _REFILL | getattr(st.dissector, "directions", 3) << 16
+        st.done = True
+        st.dissector = None
+        return STOP
 
     def _classify(self, st: _FlowL7, pkt: L7Packet) -> bool:
         """Pick the application protocol; True when a dissector now owns the flow."""

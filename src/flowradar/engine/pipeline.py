@@ -44,6 +44,7 @@ class Engine:
 
     def __init__(self, cfg: EngineConfig) -> None:
         self._cfg = cfg
+        self._l7 = L7Dispatcher()
         self._table = _fastpath.FlowTable(
             max_flows=cfg.max_flows,
             idle_timeout_ns=int(cfg.idle_timeout_s * 1e9),
@@ -51,25 +52,19 @@ class Engine:
             l7_packets=cfg.l7_packets if cfg.dissect else 0,
             long_ports=cfg.dissect_all_ports,
             close_timeout_ns=int(cfg.tcp_close_timeout_s * 1e9),
+            l7_handler=self._l7.on_packet if cfg.dissect else None,
         )
-        self._l7 = L7Dispatcher(self._table.set_l7)
         self._frags = Reassembler(cfg.max_fragments)
         self._reassembled = 0
 
     def feed(self, batch: PacketBatch) -> FlowBatch:
         """Account one batch of packets; return the flows that ended meanwhile."""
-        items, frags = self._table.process(batch.data, batch.index)
-        if items:
-            self._l7.handle(items)
+        frags = self._table.process(batch.data, batch.index)
         for ts, packet, wire, vlan in frags:
             done = self._frags.add(ts, packet, wire, vlan)
             if done is not None:
                 self._reassembled += 1
-                more, _status = self._table.process_ip(
-                    done.packet, done.ts_ns, done.wire_bytes, done.fragments, vlan
-                )
-                if more:
-                    self._l7.handle(more)
+                self._table.process_ip(done.packet, done.ts_ns, done.wire_bytes, done.fragments, vlan)
         return self._drain()
 
     def tick(self, now_ns: int) -> FlowBatch:

@@ -9,12 +9,22 @@ and :func:`classify` combines the two the way nDPI and nfstream do. Names are in
 "webrtc" is an ICE connectivity check (a STUN Binding with ICE-CONTROLLING, ICE-CONTROLLED,
 USE-CANDIDATE or PRIORITY, RFC 8445 7.1) or a DTLS hello negotiating SRTP keys (use_srtp, RFC 5764):
 both travel on the media path of a WebRTC peer connection. A Binding to a STUN server stays "stun".
+
+What runs is the C kernel :mod:`._appidc`: one call per packet runs the whole TCP or UDP check chain
+(and one more the port lookup). The Python checks in :mod:`.appid_binary` and :mod:`.appid_text`, run
+by :func:`reference_guess_by_payload` in the order of ``_TCP_CHECKS``/``_UDP_CHECKS``, are its
+specification: readable, and the oracle that tests/engine/dissect/test_appid_kernel.py holds the kernel
+to (identical answers on random, real and mutated payloads). A signature is changed in Python first,
+then ported. Arguments the kernel does not take (a payload that is not exactly bytes, say) go to the
+Python reference, so both public functions answer for any input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flowradar.engine.dissect._appidc import guess_by_payload as _kernel_guess_by_payload
+from flowradar.engine.dissect._appidc import guess_by_port as _kernel_guess_by_port
 from flowradar.engine.dissect.appid_binary import (
     Check,
     _dhcpv6,
@@ -36,10 +46,11 @@ from flowradar.engine.dissect.appid_binary import (
     _tls,
     _wireguard,
 )
-from flowradar.engine.dissect.appid_ports import PORT_PROTOCOLS, guess_by_port
+from flowradar.engine.dissect.appid_ports import PORT_PROTOCOLS
+from flowradar.engine.dissect.appid_ports import guess_by_port as reference_guess_by_port
 from flowradar.engine.dissect.appid_text import _text
 
-__all__ = ["PROTOCOLS", "classify", "guess_by_payload", "guess_by_port"]
+__all__ = ["PROTOCOLS", "classify", "guess_by_payload", "guess_by_port", "reference_guess_by_payload"]
 
 # --- dispatch -------------------------------------------------------------------------------------
 
@@ -73,6 +84,16 @@ def _guess(transport: str, orig_port: int, resp_port: int, payload: bytes) -> st
     return None
 
 
+def reference_guess_by_payload(transport: str, orig_port: int, resp_port: int, payload: bytes) -> str | None:
+    """:func:`guess_by_payload` in Python: the specification of the C kernel, and its fallback."""
+    if not payload:
+        return None
+    try:
+        return _guess(transport, orig_port, resp_port, bytes(payload))
+    except Exception:  # a check that trips on hostile bytes must not take the flow down
+        return None
+
+
 def guess_by_payload(
     transport: str, orig_port: int, resp_port: int, direction: int, payload: bytes
 ) -> str | None:
@@ -83,12 +104,22 @@ def guess_by_payload(
     every signature holds either way. Ports only break ties between protocols that share a format
     (DNS/mDNS/LLMNR, the FTP/POP3 'USER') or gate weak signatures (ESP on 4500, SOCKS). Never raises.
     """
-    if not payload:
-        return None
     try:
-        return _guess(transport, orig_port, resp_port, bytes(payload))
-    except Exception:  # a check that trips on hostile bytes must not take the flow down
-        return None
+        return _kernel_guess_by_payload(transport, orig_port, resp_port, payload)
+    except TypeError:  # not the exact types the kernel takes (bytes, int, str): the reference answers
+        return reference_guess_by_payload(transport, orig_port, resp_port, payload)
+
+
+def guess_by_port(transport: str, orig_port: int, resp_port: int) -> str | None:
+    """The protocol of the flow's well-known port, or None when neither port is in the table.
+
+    When both ports are known, the well-known one (below 1024) wins, then the lower one (the tables
+    and the rule are :func:`.appid_ports.guess_by_port`'s, here looked up in C).
+    """
+    try:
+        return _kernel_guess_by_port(transport, orig_port, resp_port)
+    except TypeError:
+        return reference_guess_by_port(transport, orig_port, resp_port)
 
 
 def classify(

@@ -9,8 +9,9 @@ then lower-cased: no trailing dot, ``<root>`` for the root, non-printable bytes 
 
 from __future__ import annotations
 
+from flowradar.engine.dissect import _dnsc
 from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
-from flowradar.engine.dissect.dns_text import _ROOT, _plain_labels
+from flowradar.engine.dissect.dns_text import _ROOT, _plain_labels, _render
 from flowradar.engine.dissect.dns_wire import (
     _NAME_RDATA,
     _RR,
@@ -32,7 +33,8 @@ from flowradar.model.flow import DnsAnswer, L7Facts
 
 __all__ = [
     "MAX_FLOW_STEPS", "MAX_MESSAGES", "MAX_RECORDS", "RCODE_NAMES", "TYPE_NAMES", "DnsDissector",
-    "DnsMessage", "create", "looks_like_dns", "parse_message", "rcode_name", "type_name",
+    "DnsMessage", "ReferenceDnsDissector", "create", "looks_like_dns", "parse_message", "rcode_name",
+    "type_name",
 ]  # fmt: skip
 
 MAX_MESSAGES = 10_000
@@ -42,6 +44,8 @@ MAX_RECORDS = 1_000
 MAX_FLOW_STEPS = 250_000
 """Name labels and pointers a dissector walks in one flow (under a second of work) before giving up;
 ordinary traffic needs a few dozen per message."""
+_KERNEL = _dnsc.Kernel(TYPE_NAMES, RCODE_NAMES, DnsAnswer, _render, _rdata_text)
+"""The compiled parser and recorder of ordinary messages (the Python parser is its reference)."""
 
 
 class DnsDissector:
@@ -96,19 +100,31 @@ class DnsDissector:
 
     def _handle(self, data: bytes, facts: L7Facts) -> None:
         """Parse one message, then record it (or count it as garbage)."""
-        if len(data) < 12:
-            self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+        spent = self._compiled(data, self._questions, self._answers, facts)
+        if spent is None:
+            spent = self._parse(data, facts)
         else:
-            data = data if type(data) is bytes else bytes(data)
-            end = data.find(0, 12) if data[4] == 0 and data[5] == 1 else -1
-            name, labels = _plain_labels(data[12:end]) if end > 0 else ("", -1)
-            if labels >= 0 and end + 5 <= len(data):
-                self._steps += self._one_question(data, name, end + 5, labels + 1, facts)
-            else:
-                self._steps += self._message(data, facts)
+            self._messages += 1
+        self._steps += spent
         if self._steps > MAX_FLOW_STEPS:
             self._stopped = True
             raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
+
+    _compiled = staticmethod(_KERNEL.message)
+    """Records an ordinary message and returns its steps, or declines (None) and touches nothing."""
+
+    def _parse(self, data: bytes, facts: L7Facts) -> int:
+        """The Python parser (the compiled kernel's reference): record one message (or count it as
+        garbage); return the steps walked."""
+        if len(data) < 12:
+            self._garbage(f"payload of {len(data)} bytes is not a DNS message")
+            return 0
+        data = data if type(data) is bytes else bytes(data)
+        end = data.find(0, 12) if data[4] == 0 and data[5] == 1 else -1
+        name, labels = _plain_labels(data[12:end]) if end > 0 else ("", -1)
+        if labels >= 0 and end + 5 <= len(data):
+            return self._one_question(data, name, end + 5, labels + 1, facts)
+        return self._message(data, facts)
 
     def _one_question(self, data: bytes, name: str, pos: int, steps: int, facts: L7Facts) -> int:
         """Record a message whose one question, ``name`` (plain, ``steps`` to read), ends at ``pos``,
@@ -187,6 +203,17 @@ class DnsDissector:
                 if len(seen) < MAX_RECORDS and key not in seen:
                     seen.add(key)
                     facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
+
+
+def _decline(data: bytes, questions: object, answers: object, facts: L7Facts) -> None:
+    """A kernel that declines every message."""
+
+
+class ReferenceDnsDissector(DnsDissector):
+    """DnsDissector with the Python parser alone: the reference the compiled kernel must match."""
+
+    __slots__ = ()
+    _compiled = staticmethod(_decline)
 
 
 def create() -> DnsDissector:

@@ -3,6 +3,10 @@
 Each check takes (payload, orig_port, resp_port, is_udp) and returns a protocol name when its
 signature holds, else None. Every check is a handful of byte comparisons; :mod:`.appid` runs them in
 order and guards against a check tripping on hostile bytes.
+
+These checks are the specification of the C kernel ``_appidc.c``, which is what runs: a change to a
+signature is made here first, then ported there (tests/engine/dissect/test_appid_kernel.py compares
+the two).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Text-protocol signatures for appid: HTTP, SIP, RTSP, syslog, SMTP, FTP, POP3, IMAP, proxies."""
+"""Text-protocol signatures for appid: HTTP, SIP, RTSP, syslog, SMTP, FTP, POP3, IMAP, proxies.
+
+Like :mod:`.appid_binary`, the specification of the C kernel ``_appidc.c`` (which writes each regular
+expression out as the scan it amounts to): change a signature here first, then port it.
+"""
 
 from __future__ import annotations
 

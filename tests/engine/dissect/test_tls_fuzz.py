@@ -38,6 +38,11 @@ _QUIC_SOURCES = [
 @pytest.fixture(scope="module")
 def real_hellos(corpus: Path) -> list[bytes]:
     """ClientHello handshake messages of the corpus that fit one TLS record in one segment."""
+    return corpus_client_hellos(corpus)
+
+
+def corpus_client_hellos(corpus: Path) -> list[bytes]:
+    """ClientHello handshake messages of the corpus that fit one TLS record in one segment."""
     hellos: list[bytes] = []
     for name in _TLS_SOURCES:
         rows = tshark_fields(corpus / "pcaps" / name, "tcp && tls.handshake.type == 1", ["tcp.payload"])

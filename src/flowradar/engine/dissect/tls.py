@@ -5,13 +5,18 @@ TLS records, and the handshake records' fragments are joined until the first han
 that direction is complete, so hellos that span records or segments (large post-quantum key shares)
 are read whole. The dissector is done once both hellos are read, on malformed or non-TLS data
 (:class:`~flowradar.engine.dissect.base.DissectError`), or after a bounded number of packets.
+
+:class:`TlsDissector` is the reference implementation; :func:`create` hands out its compiled port
+(``_tlsc.c``), which gives the same facts and errors and calls back into this module for the
+fingerprints of each distinct hello and for any hello its parser declines.
 """
 
 from __future__ import annotations
 
 import functools
 
-from flowradar.engine.dissect.base import DissectError, L7Packet
+from flowradar.engine.dissect import _tlsc
+from flowradar.engine.dissect.base import DissectError, Dissector, L7Packet
 from flowradar.engine.dissect.tcpstream import TcpStream
 from flowradar.engine.dissect.tls_hello import (
     CLIENT_HELLO,
@@ -248,13 +253,22 @@ class TlsDissector:
         side.handshake = bytearray()
 
     def _hello(self, hs: bytes | bytearray, facts: L7Facts) -> None:
-        if hs[0] == CLIENT_HELLO:
-            client_hello_facts(parse_client_hello(hs), facts, "t")
-        else:
-            _server_hello_facts(parse_server_hello(hs), facts)
-        self._hellos.add(hs[0])
+        self._hellos.add(hello_facts(hs, facts))
 
 
-def create() -> TlsDissector:
-    """A fresh TLS dissector for one flow."""
-    return TlsDissector()
+def hello_facts(hs: bytes | bytearray, facts: L7Facts) -> int:
+    """Parse the hello handshake message ``hs`` (a ClientHello or ServerHello, by its type byte) and
+    write what it tells into the flow's facts; return its type (raises DissectError if malformed)."""
+    if hs[0] == CLIENT_HELLO:
+        client_hello_facts(parse_client_hello(hs), facts, "t")
+    else:
+        _server_hello_facts(parse_server_hello(hs), facts)
+    return hs[0]
+
+
+_KERNEL = _tlsc.Kernel(DissectError, _client_prints, _server_prints, hello_facts)
+
+
+def create() -> Dissector:
+    """A fresh TLS dissector for one flow: the compiled port of :class:`TlsDissector` (the reference)."""
+    return _KERNEL.dissector()

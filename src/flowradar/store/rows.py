@@ -26,10 +26,13 @@ from flowradar.model.connection import Connection
 from flowradar.model.flow import DnsAnswer, Enrichment, FlowRecord, L7Facts
 from flowradar.model.host import DiskIO, DiskUsage, HostMetrics, InterfaceMetrics, ProcessMetrics
 from flowradar.store.base import StoreInputError
+from flowradar.store.extra import pack_extra, spread_extra
 from flowradar.store.schema import (
     ALERT_COLUMNS,
     CONNECTION_COLUMNS,
     FLOW_COLUMNS,
+    FLOW_EXTRA_COLUMN,
+    FLOW_RECORD_COLUMNS,
     FLOW_SORT_KEYS,
     METRICS_COLUMNS,
     ROLLUP_COLUMNS,
@@ -47,6 +50,7 @@ ARROW_TYPES: Mapping[str, pa.DataType] = MappingProxyType(
         "strlist": pa.list_(pa.string()),
     }
 )
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
 MAX_FLOW_SECONDS = 31 * 86400.0
 """A flow lasting longer than this is refused as invalid (bogus timestamps)."""
 
@@ -60,7 +64,7 @@ def _plain(value: Any) -> Any:
 def _json_cell(value: Any) -> str:
     if isinstance(value, list):
         value = [_plain(v) for v in value]
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return _ENCODE(value)
 
 
 def _owners(cls: type) -> dict[str, str | None]:
@@ -75,7 +79,7 @@ def _owners(cls: type) -> dict[str, str | None]:
     return out
 
 
-def _arrow_column(spec: ColumnSpec, values: list[Any], what: str) -> pa.Array:
+def _arrow_column(spec: ColumnSpec, values: Sequence[Any], what: str) -> pa.Array:
     try:
         if spec.kind == "json":
             return pa.array([_json_cell(v) if v else None for v in values], type=pa.string())
@@ -102,7 +106,7 @@ def check_records(records: Sequence[Any], host: str, cls: type) -> None:
         raise StoreInputError(f"{what}: expected {what} records, got {odd}")
 
 
-def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[ColumnSpec, ...]) -> pa.Table:
+def records_table(records: Sequence[Any], host: str, cls: type, cols: Sequence[ColumnSpec]) -> pa.Table:
     """Arrow table of records of one class, columns in table order (``host`` first)."""
     what = cls.__name__
     check_records(records, host, cls)
@@ -124,7 +128,7 @@ def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[Colu
 def flows_table(records: Sequence[FlowRecord], host: str) -> pa.Table:
     """Validated Arrow table of flow records (times finite, ordered, at most 31 days apart), with the
     stored sort keys (:data:`~flowradar.store.schema.FLOW_SORT_KEYS`) after the record columns."""
-    table = records_table(records, host, FlowRecord, FLOW_COLUMNS)
+    table = pack_extra(records_table(records, host, FlowRecord, FLOW_RECORD_COLUMNS))
     if len(table):
         first = table["ts_first"].to_numpy()
         last = table["ts_last"].to_numpy()
@@ -323,3 +327,14 @@ def to_record(cls: type, flat: dict[str, Any]) -> Any:
         return FlowRecord(**parts[""], l7=L7Facts(**parts["l7"]), enrich=Enrichment(**parts["enrich"]))
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})
+
+
+_FLOW_ORDER = tuple(["host", *(c.name for c in FLOW_RECORD_COLUMNS[1:])])
+
+
+def flow_dict(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    """A JSON-ready dict of one stored flow row, its ``extra`` fields spread back, in record field
+    order (``host`` first)."""
+    item = row_dict(names, row, FLOW_COLUMNS)
+    spread_extra(item, item.pop(FLOW_EXTRA_COLUMN.name, None))
+    return {name: item[name] for name in _FLOW_ORDER if name in item}

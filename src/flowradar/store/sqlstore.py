@@ -62,6 +62,14 @@ class SqlStore(QueryMixin):
     def migrate(self) -> int:
         """Apply the migrations not yet recorded in schema_version, then add new record columns."""
 
+        def columns(tx: Tx, table: str) -> frozenset[str]:
+            names = tx.fetch(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = ? AND table_schema = current_schema()",
+                (table,),
+            )[1]
+            return frozenset(str(r[0]) for r in names)
+
         def op(tx: Tx) -> int:
             self._lock_migrations(tx)
             tx.execute(SCHEMA_VERSION_TABLE)
@@ -69,19 +77,14 @@ class SqlStore(QueryMixin):
             for version, description in MIGRATIONS:
                 if version in done:
                     continue
-                for sql in migration_steps(self.dialect, version):
+                for sql in migration_steps(self.dialect, version, columns(tx, "flows")):
                     tx.execute(sql)
                 tx.execute(
                     "INSERT INTO schema_version (version, description, applied) VALUES (?, ?, ?)",
                     (version, description, time.time()),
                 )
             for table, cols in RECORD_TABLES.items():
-                names = tx.fetch(
-                    "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_name = ? AND table_schema = current_schema()",
-                    (table,),
-                )[1]
-                for sql in missing_columns(self.dialect, table, {str(r[0]) for r in names}, cols):
+                for sql in missing_columns(self.dialect, table, set(columns(tx, table)), cols):
                     tx.execute(sql)
             return MIGRATIONS[-1][0]
 

@@ -9,7 +9,7 @@ from tests.conftest import truth
 from tests.engine.dissect.replay import replay_all, tcp_flows
 
 from flowradar.engine.dissect import http
-from flowradar.engine.dissect.base import ORIG, RESP, DissectError, L7Packet
+from flowradar.engine.dissect.base import ORIG, RESP, DissectError, Dissector, L7Packet
 from flowradar.model.flow import L7Facts
 
 GET = (
@@ -21,7 +21,7 @@ RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConten
 
 def feed_stream(
     segments: list[bytes], direction: int = ORIG, seq: int = 1000
-) -> tuple[http.HttpDissector, L7Facts, list[bool]]:
+) -> tuple[Dissector, L7Facts, list[bool]]:
     """Feed consecutive segments of one direction to a fresh dissector."""
     d, facts, wants = http.create(), L7Facts(), []
     for seg in segments:

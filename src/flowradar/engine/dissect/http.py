@@ -6,6 +6,10 @@ Content-Length; after a chunked body (or anything unexpected) the parser resynch
 line that looks like a request line. Like tshark, a request is recognised by its first token alone
 (``OPTIONS\\n`` counts), line ends may be bare LF, and a head counts once it is complete.
 Everything is bounded: 100 requests and 256 KiB per direction, 32 KiB per head.
+
+:func:`create` returns the compiled kernel (``_httpc.HttpFlow``, the same state machine in C) when it
+is built; :class:`HttpDissector` here is the reference it must match on every input (checked by
+tests/engine/dissect/test_http_kernel.py) and the fallback without it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ import re
 from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
 from flowradar.engine.dissect.tcpstream import TcpStream
 from flowradar.model.flow import L7Facts
+
+try:
+    from flowradar.engine.dissect._httpc import HttpFlow
+except ImportError:  # the extension is not built: the reference implementation serves
+    HttpFlow = None  # type: ignore[assignment,misc]
 
 MAX_REQUESTS = 100
 """A dissector stops after this many requests in one flow."""
@@ -244,6 +253,7 @@ class HttpDissector:
         return status, lines
 
 
-def create() -> HttpDissector:
-    """A fresh HTTP dissector for one flow (the engine's DissectorFactory)."""
-    return HttpDissector()
+def create() -> HttpDissector | HttpFlow:
+    """A fresh HTTP dissector for one flow (the engine's DissectorFactory): the compiled kernel
+    when available, else the reference implementation."""
+    return HttpDissector() if HttpFlow is None else HttpFlow()

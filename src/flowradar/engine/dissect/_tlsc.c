@@ -378,7 +378,7 @@ typedef struct {
     long long base, next, limit;
     unsigned char *buf;
     Py_ssize_t off, len, cap; /* data is buf[off:len] */
-    Pending pending[MAX_PENDING];
+    Pending *pending; /* MAX_PENDING entries, allocated when a segment first arrives early */
 } Stream;
 
 static void stream_init(Stream *s) {
@@ -388,6 +388,7 @@ static void stream_init(Stream *s) {
 
 static void stream_free(Stream *s) {
     for (int i = 0; i < s->npending; i++) Py_DECREF(s->pending[i].payload);
+    PyMem_Free(s->pending);
     PyMem_Free(s->buf);
     stream_init(s);
 }
@@ -438,6 +439,10 @@ static int stream_add(Stream *s, unsigned long long seq, PyObject *payload) {
         int i = 0;
         while (i < s->npending && s->pending[i].rel != rel) i++;
         if (s->npending < MAX_PENDING && rel - s->next < s->limit) {
+            if (s->pending == NULL && (s->pending = PyMem_Malloc(MAX_PENDING * sizeof(Pending))) == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
             if (i == s->npending) s->npending++;
             else Py_DECREF(s->pending[i].payload);
             s->pending[i] = (Pending){rel, Py_NewRef(payload), skip};
@@ -635,7 +640,9 @@ static PyObject *Dissector_feed(Dissector *self, PyObject *const *args, Py_ssize
     if (direction == -1 && PyErr_Occurred()) return NULL;
     Direction *side = &self->dirs[direction & 1];
     PyObject *payload = PyTuple_GET_ITEM(pkt, 5);
-    if (!side->done && PyObject_IsTrue(payload) == 1) {
+    int nonempty = PyBytes_CheckExact(payload) ? PyBytes_GET_SIZE(payload) > 0 : PyObject_IsTrue(payload);
+    if (nonempty < 0) return NULL;
+    if (!side->done && nonempty) {
         unsigned long long seq = PyLong_AsUnsignedLongLongMask(PyTuple_GET_ITEM(pkt, 6)) & 0xFFFFFFFFULL;
         if (seq == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
         PyObject *bytes = PyBytes_CheckExact(payload) ? Py_NewRef(payload) : PyBytes_FromObject(payload);

@@ -13,7 +13,7 @@ DATA_STAMP := $(DATA_DIR)/.installed
 DEB_PACKAGES := python3-venv python3-dev gcc make tshark tcpdump iproute2 iputils-ping nmap hping3 \
                 dnsutils curl wireshark-common libndpi-bin openvpn krb5-user postgresql-client postgresql webext-ublock-origin-firefox openssh-server openssh-client sshpass redis-server \
                 chromium
-PY_SOURCES := pyproject.toml setup.py src/flowradar/engine/_fastpath.c $(wildcard src/flowradar/engine/dissect/_*.c)
+PY_SOURCES := pyproject.toml setup.py src/flowradar/engine/_fastpath.c $(wildcard src/flowradar/engine/dissect/_*.c src/flowradar/engine/dissect/*.h)
 # The web dashboard: TypeScript sources in web/, built by Vite into the package (served at /).
 WEB_OUT := src/flowradar/ui/web/index.html
 WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/package-lock.json web/vite.config.ts \

@@ -7,6 +7,7 @@ from setuptools import Extension, setup
 
 _FLAGS = ["-O3", "-std=c11", "-Wall", "-Wno-unused-function"]
 _KERNELS = sorted(Path("src/flowradar/engine/dissect").glob("_*.c"))
+_HEADERS = [h.as_posix() for h in sorted(Path("src/flowradar/engine/dissect").glob("*.h"))]
 
 setup(
     ext_modules=[
@@ -17,7 +18,10 @@ setup(
         ),
         *(
             Extension(
-                f"flowradar.engine.dissect.{src.stem}", sources=[src.as_posix()], extra_compile_args=_FLAGS
+                f"flowradar.engine.dissect.{src.stem}",
+                sources=[src.as_posix()],
+                depends=_HEADERS,
+                extra_compile_args=_FLAGS,
             )
             for src in _KERNELS
         ),

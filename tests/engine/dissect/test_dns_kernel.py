@@ -101,7 +101,11 @@ def _same(payloads: list[bytes], prefill: int = 0) -> None:
 
 
 def test_limits_agree() -> None:
-    assert _dnsc.MAX_RECORDS == dns.MAX_RECORDS
+    assert (_dnsc.MAX_RECORDS, _dnsc.MAX_MESSAGES, _dnsc.MAX_FLOW_STEPS) == (
+        dns.MAX_RECORDS,
+        dns.MAX_MESSAGES,
+        dns.MAX_FLOW_STEPS,
+    )
 
 
 @pytest.mark.parametrize("index", range(len(EDGE)))
@@ -117,8 +121,10 @@ def test_step_budget_over_many_messages() -> None:
 
 def test_kernel_declines_without_touching_anything() -> None:
     facts, questions, answers = L7Facts(), {("x", 1)}, {("x", "A", "1.2.3.4", "x")}
+    kernel = dns.DnsDissector._kernel
+    assert kernel is not None
     for data in (b"", b"\x00" * 11, EDGE[5], EDGE[9], message([], response=False)):
-        assert dns._KERNEL.message(data, questions, answers, facts) is None
+        assert kernel.message(data, questions, answers, facts) is None
     assert facts == L7Facts() and questions == {("x", 1)} and len(answers) == 1
 
 

@@ -12,10 +12,13 @@
  * Every read is bounded by the message length; nothing here is global and mutable. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <arpa/inet.h>
 #include <string.h>
 
 #define MAX_RECORDS 1000 /* dns.MAX_RECORDS */
+#define MAX_MESSAGES 10000 /* dns.MAX_MESSAGES */
+#define MAX_FLOW_STEPS 250000 /* dns.MAX_FLOW_STEPS */
 #define MESSAGE_STEPS 4096
 #define NAME_STEPS 512
 #define MAX_NAME 253
@@ -33,10 +36,10 @@ static const char *const ANSWER_FIELDS[5] = {"query", "type", "value", "ttl", "o
 typedef struct {
     PyObject_HEAD
     PyObject *type_names, *rcode_names, *answer_type, *render, *rdata_text;
-    PyObject *fields[5]; /* DnsAnswer's member descriptors, or NULL: call answer_type */
+    Py_ssize_t slots[5]; /* offsets of DnsAnswer's slots by field, or 0: call answer_type */
     PyObject *empty;
     PyObject *root, *too_long, *loop, *unknown;
-    PyObject *s_queries, *s_qtypes, *s_answers, *s_rcode;
+    PyObject *s_queries, *s_qtypes, *s_answers, *s_rcode, *s_parse, *s_too_costly;
     PyObject *type_table, *rcode_table; /* tuples of the mnemonics by value */
 } Kernel;
 
@@ -321,50 +324,61 @@ static PyObject *type_name(Kernel *k, unsigned rtype) {
     return mnemonic(k->type_names, rtype, "TYPE");
 }
 
+/* DnsAnswer(*values): a plain slotted record is filled as its __init__ would, slot by slot. */
 static PyObject *new_answer(Kernel *k, PyObject *const values[5]) {
-    if (k->fields[0] == NULL) return PyObject_Vectorcall(k->answer_type, values, 5, NULL);
+    if (k->slots[0] == 0) return PyObject_Vectorcall(k->answer_type, values, 5, NULL);
     PyTypeObject *tp = (PyTypeObject *)k->answer_type;
-    PyObject *obj = tp->tp_new(tp, k->empty, NULL);
-    if (obj == NULL) return NULL;
-    for (int i = 0; i < 5; i++) {
-        if (Py_TYPE(k->fields[i])->tp_descr_set(k->fields[i], obj, values[i]) < 0) {
-            Py_DECREF(obj);
-            return NULL;
-        }
-    }
+    PyObject *obj = tp->tp_alloc(tp, 0);
+    if (obj != NULL)
+        for (int i = 0; i < 5; i++) *(PyObject **)((char *)obj + k->slots[i]) = Py_NewRef(values[i]);
     return obj;
 }
 
-/* Add key to seen when new and the set holds fewer than MAX_RECORDS: 1 added, 0 not, -1 error. */
+/* Add key (a new tuple of str and int) to seen unless there: 1 added, 0 there, -1 error. */
 static int remember(PyObject *seen, PyObject *key) {
+    if (key == NULL) return -1;
+    PyObject_GC_UnTrack(key); /* it cannot be part of a cycle (what the collector would find out) */
     int has = PySet_Contains(seen, key);
-    if (has != 0) return has < 0 ? -1 : 0;
-    return PySet_Add(seen, key) < 0 ? -1 : 1;
-}
-
-static int append_new(PyObject *facts, PyObject *attr, PyObject *item) {
-    PyObject *list = PyObject_GetAttr(facts, attr);
-    if (list == NULL) return -1;
-    int rc = PyList_Check(list) ? PyList_Append(list, item) : -1;
-    if (rc < 0 && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "L7Facts lists expected");
-    Py_DECREF(list);
+    int rc = has != 0 ? (has < 0 ? -1 : 0) : (PySet_Add(seen, key) < 0 ? -1 : 1);
+    Py_DECREF(key);
     return rc;
 }
 
-static int record_questions(Kernel *k, Question *qs, int nq, PyObject *seen, PyObject *facts) {
+/* The facts' lists dns_queries, dns_qtypes and dns_answers, fetched once per message when needed. */
+typedef struct {
+    PyObject *facts;
+    PyObject *lists[3];
+} Sink;
+
+enum { QUERIES, QTYPES, ANSWERS };
+
+static int append_to(Kernel *k, Sink *sink, int which, PyObject *item) {
+    if (sink->lists[which] == NULL) {
+        PyObject *attr = which == QUERIES ? k->s_queries : which == QTYPES ? k->s_qtypes : k->s_answers;
+        PyObject *list = PyObject_GetAttr(sink->facts, attr);
+        if (list == NULL) return -1;
+        if (!PyList_Check(list)) {
+            Py_DECREF(list);
+            PyErr_SetString(PyExc_TypeError, "L7Facts lists expected");
+            return -1;
+        }
+        sink->lists[which] = list;
+    }
+    return PyList_Append(sink->lists[which], item);
+}
+
+static int record_questions(Kernel *k, Question *qs, int nq, PyObject *seen, Sink *sink) {
     for (int i = 0; i < nq; i++) {
         if (PySet_GET_SIZE(seen) >= MAX_RECORDS) return 0;
         PyObject *qtype = PyLong_FromUnsignedLong(qs[i].type);
-        PyObject *key = qtype == NULL ? NULL : PyTuple_Pack(2, qs[i].name, qtype);
+        int added = qtype == NULL ? -1 : remember(seen, PyTuple_Pack(2, qs[i].name, qtype));
         Py_XDECREF(qtype);
-        int added = key == NULL ? -1 : remember(seen, key);
-        Py_XDECREF(key);
         if (added < 0) return -1;
         if (added) {
             PyObject *tname = type_name(k, qs[i].type);
             if (tname == NULL) return -1;
-            int rc = append_new(facts, k->s_queries, qs[i].name);
-            if (rc == 0) rc = append_new(facts, k->s_qtypes, tname);
+            int rc = append_to(k, sink, QUERIES, qs[i].name);
+            if (rc == 0) rc = append_to(k, sink, QTYPES, tname);
             Py_DECREF(tname);
             if (rc < 0) return -1;
         }
@@ -374,7 +388,7 @@ static int record_questions(Kernel *k, Question *qs, int nq, PyObject *seen, PyO
 
 /* _record_answers: each answer once per distinct question name (the first four), else its owner. */
 static int record_answers(Kernel *k, Question *qs, int nq, Answer *as, int na, PyObject *seen,
-                          PyObject *facts) {
+                          Sink *sink) {
     PyObject *names[4];
     int nn = 0;
     for (int i = 0; i < nq && nn < 4; i++) {
@@ -392,16 +406,14 @@ static int record_answers(Kernel *k, Question *qs, int nq, Answer *as, int na, P
         int rc = ttl == NULL ? -1 : 0;
         for (int j = 0; j < (nn ? nn : 1) && rc == 0 && PySet_GET_SIZE(seen) < MAX_RECORDS; j++) {
             PyObject *query = nn ? names[j] : as[i].owner;
-            PyObject *key = PyTuple_Pack(4, query, tname, as[i].value, as[i].owner);
-            int added = key == NULL ? -1 : remember(seen, key);
-            Py_XDECREF(key);
+            int added = remember(seen, PyTuple_Pack(4, query, tname, as[i].value, as[i].owner));
             if (added <= 0) {
                 rc = added;
                 continue;
             }
             PyObject *const values[5] = {query, tname, as[i].value, ttl, as[i].owner};
             PyObject *answer = new_answer(k, values);
-            rc = answer == NULL ? -1 : append_new(facts, k->s_answers, answer);
+            rc = answer == NULL ? -1 : append_to(k, sink, ANSWERS, answer);
             Py_XDECREF(answer);
         }
         Py_XDECREF(tname);
@@ -451,21 +463,12 @@ static int read_message(Reader *r, Question *qs, int *nq, Answer *as, int *na) {
     return OK;
 }
 
-static PyObject *Kernel_message(Kernel *k, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "message(data, questions, answers, facts)");
-        return NULL;
-    }
-    PyObject *data = args[0], *qseen = args[1], *aseen = args[2], *facts = args[3];
-    if (k->empty == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "Kernel not initialised");
-        return NULL;
-    }
-    if (!PyBytes_CheckExact(data) || PyBytes_GET_SIZE(data) < 12) Py_RETURN_NONE;
-    if (!PySet_CheckExact(qseen) || !PySet_CheckExact(aseen)) {
-        PyErr_SetString(PyExc_TypeError, "questions and answers must be sets");
-        return NULL;
-    }
+/* Parse one message and record it: the steps it cost, DECLINED (nothing touched) or FAILED. */
+#define DECLINED (-1)
+#define FAILED (-2)
+static Py_ssize_t record_message(Kernel *k, PyObject *data, PyObject *qseen, PyObject *aseen,
+                                 PyObject *facts) {
+    if (!PyBytes_CheckExact(data) || PyBytes_GET_SIZE(data) < 12) return DECLINED;
     Reader r;
     r.k = k;
     r.d = (const unsigned char *)PyBytes_AS_STRING(data);
@@ -478,17 +481,17 @@ static PyObject *Kernel_message(Kernel *k, PyObject *const *args, Py_ssize_t nar
     int rc = read_message(&r, qs, &nq, as, &na);
     const unsigned char *d = r.d;
     int response = d[2] >= 0x80;
-    PyObject *result = NULL;
-    if (rc == OK || rc == CUT) {
-        if (!(nq || na || (response && !(d[4] | d[5] | d[6] | d[7])))) {
-            result = Py_NewRef(Py_None); /* garbage: the Python parser counts it */
-        } else if (record_questions(k, qs, nq, qseen, facts) == 0) {
-            int ok = !response || PyObject_SetAttr(facts, k->s_rcode, PyTuple_GET_ITEM(k->rcode_table, d[3] & 0xF)) == 0;
-            if (ok && (!response || !na || record_answers(k, qs, nq, as, na, aseen, facts) == 0))
-                result = PyLong_FromLong(MESSAGE_STEPS - (r.steps > 0 ? r.steps : 0));
-        }
-    } else if (rc == DECLINE) {
-        result = Py_NewRef(Py_None);
+    Py_ssize_t result = rc == ERR ? FAILED : DECLINED;
+    /* garbage (nothing parsed, and not an empty response) is left to the Python parser to count */
+    if ((rc == OK || rc == CUT) && (nq || na || (response && !(d[4] | d[5] | d[6] | d[7])))) {
+        Sink sink = {facts, {NULL, NULL, NULL}};
+        result = FAILED;
+        if (record_questions(k, qs, nq, qseen, &sink) == 0 &&
+            (!response ||
+             PyObject_SetAttr(facts, k->s_rcode, PyTuple_GET_ITEM(k->rcode_table, d[3] & 0xF)) == 0) &&
+            (!response || !na || record_answers(k, qs, nq, as, na, aseen, &sink) == 0))
+            result = MESSAGE_STEPS - (r.steps > 0 ? r.steps : 0);
+        for (int i = 0; i < 3; i++) Py_XDECREF(sink.lists[i]);
     }
     for (int i = 0; i < nq; i++) Py_DECREF(qs[i].name);
     for (int i = 0; i < na; i++) {
@@ -497,6 +500,25 @@ static PyObject *Kernel_message(Kernel *k, PyObject *const *args, Py_ssize_t nar
     }
     for (int i = 0; i < r.ncache; i++) Py_DECREF(r.cache_name[i]);
     return result;
+}
+
+static PyObject *Kernel_message(Kernel *k, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "message(data, questions, answers, facts)");
+        return NULL;
+    }
+    if (k->empty == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Kernel not initialised");
+        return NULL;
+    }
+    if (!PySet_CheckExact(args[1]) || !PySet_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "questions and answers must be sets");
+        return NULL;
+    }
+    Py_ssize_t spent = record_message(k, args[0], args[1], args[2], args[3]);
+    if (spent == FAILED) return NULL;
+    if (spent == DECLINED) Py_RETURN_NONE;
+    return PyLong_FromSsize_t(spent);
 }
 
 static int Kernel_init(Kernel *k, PyObject *args, PyObject *kwds) {
@@ -510,22 +532,27 @@ static int Kernel_init(Kernel *k, PyObject *args, PyObject *kwds) {
     Py_XSETREF(k->answer_type, Py_NewRef(answer_type));
     Py_XSETREF(k->render, Py_NewRef(render_fn));
     Py_XSETREF(k->rdata_text, Py_NewRef(rdata_fn));
-    /* A plain slotted record type (no __post_init__) is filled slot by slot, skipping __init__. */
-    int plain = PyType_Check(answer_type) && !PyObject_HasAttrString(answer_type, "__post_init__");
+    /* A plain slotted record type (object's __new__, no __post_init__, writable object slots) is
+     * filled slot by slot, skipping __init__, which only assigns them. */
+    int plain = PyType_Check(answer_type) && ((PyTypeObject *)answer_type)->tp_new == PyBaseObject_Type.tp_new &&
+                !PyObject_HasAttrString(answer_type, "__post_init__");
     for (int i = 0; i < 5; i++) {
-        Py_CLEAR(k->fields[i]);
-        if (!plain) continue;
-        PyObject *f = PyObject_GetAttrString(answer_type, ANSWER_FIELDS[i]);
-        if (f == NULL) return -1;
-        if (Py_TYPE(f) == &PyMemberDescr_Type)
-            k->fields[i] = f;
-        else {
-            Py_DECREF(f);
+        k->slots[i] = 0;
+        PyObject *f = plain ? PyObject_GetAttrString(answer_type, ANSWER_FIELDS[i]) : NULL;
+        if (f == NULL) {
+            PyErr_Clear();
             plain = 0;
+            continue;
         }
+        PyMemberDef *m = Py_IS_TYPE(f, &PyMemberDescr_Type) ? ((PyMemberDescrObject *)f)->d_member : NULL;
+        if (m != NULL && m->type == T_OBJECT_EX && !(m->flags & READONLY) &&
+            PyDescr_TYPE(f) == (PyTypeObject *)answer_type && m->offset > 0)
+            k->slots[i] = m->offset;
+        else
+            plain = 0;
+        Py_DECREF(f);
     }
-    if (!plain)
-        for (int i = 0; i < 5; i++) Py_CLEAR(k->fields[i]);
+    if (!plain) memset(k->slots, 0, sizeof k->slots);
     struct {
         PyObject **slot;
         const char *text;
@@ -539,6 +566,8 @@ static int Kernel_init(Kernel *k, PyObject *args, PyObject *kwds) {
         {&k->s_qtypes, "dns_qtypes", 1},
         {&k->s_answers, "dns_answers", 1},
         {&k->s_rcode, "dns_rcode", 1},
+        {&k->s_parse, "_parse", 1},
+        {&k->s_too_costly, "_too_costly", 1},
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         PyObject *s = strings[i].intern ? PyUnicode_InternFromString(strings[i].text)
@@ -555,29 +584,29 @@ static int Kernel_init(Kernel *k, PyObject *args, PyObject *kwds) {
 }
 
 #define KERNEL_REFS(X)                                                                            \
-    X(type_names) X(rcode_names) X(answer_type) X(render) X(rdata_text) X(fields[0]) X(fields[1]) \
-        X(fields[2]) X(fields[3]) X(fields[4]) X(empty) X(root) X(too_long) X(loop) X(unknown)    \
-            X(s_queries) X(s_qtypes) X(s_answers) X(s_rcode) X(type_table) X(rcode_table)
+    X(type_names) X(rcode_names) X(answer_type) X(render) X(rdata_text) X(empty) X(root) X(too_long) X(loop) X(unknown)    \
+            X(s_queries) X(s_qtypes) X(s_answers) X(s_rcode) X(s_parse) X(s_too_costly)    \
+                X(type_table) X(rcode_table)
 
-static int Kernel_traverse(Kernel *k, visitproc visit, void *arg) {
-#define VISIT(f) Py_VISIT(k->f);
-    KERNEL_REFS(VISIT)
-#undef VISIT
-    return 0;
-}
+/* tp_traverse, tp_clear and tp_dealloc of a GC type T whose owned references REFS lists. */
+#define VISIT_REF(m) Py_VISIT(o->m);
+#define CLEAR_REF(m) Py_CLEAR(o->m);
+#define GC_METHODS(T, REFS)                                                         \
+    static int T##_traverse(T *o, visitproc visit, void *arg) {                     \
+        REFS(VISIT_REF)                                                             \
+        return 0;                                                                   \
+    }                                                                               \
+    static int T##_clear(T *o) {                                                    \
+        REFS(CLEAR_REF)                                                             \
+        return 0;                                                                   \
+    }                                                                               \
+    static void T##_dealloc(T *o) {                                                 \
+        PyObject_GC_UnTrack(o);                                                     \
+        T##_clear(o);                                                               \
+        Py_TYPE(o)->tp_free((PyObject *)o);                                         \
+    }
 
-static int Kernel_clear(Kernel *k) {
-#define CLEAR(f) Py_CLEAR(k->f);
-    KERNEL_REFS(CLEAR)
-#undef CLEAR
-    return 0;
-}
-
-static void Kernel_dealloc(Kernel *k) {
-    PyObject_GC_UnTrack(k);
-    Kernel_clear(k);
-    Py_TYPE(k)->tp_free((PyObject *)k);
-}
+GC_METHODS(Kernel, KERNEL_REFS)
 
 static PyMethodDef Kernel_methods[] = {
     {"message", (PyCFunction)(void (*)(void))Kernel_message, METH_FASTCALL,
@@ -598,15 +627,138 @@ static PyTypeObject KernelType = {
     .tp_methods = Kernel_methods,
 };
 
+/* ---- Flow: a DNS flow's state, and feed for UDP messages through the kernel ---- */
+
+typedef struct {
+    PyObject_HEAD
+    Kernel *kernel; /* the class's _kernel, or NULL: the Python methods do all */
+    PyObject *questions, *answers, *streams;
+    Py_ssize_t messages, steps, bad;
+    char stopped;
+} Flow;
+
+static PyTypeObject FlowType;
+
+static PyObject *Flow_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *kernel = PyObject_GetAttrString((PyObject *)type, "_kernel");
+    if (kernel == NULL) return NULL;
+    Flow *f = (Flow *)type->tp_alloc(type, 0);
+    if (f == NULL) {
+        Py_DECREF(kernel);
+        return NULL;
+    }
+    if (Py_IS_TYPE(kernel, &KernelType) && ((Kernel *)kernel)->empty != NULL)
+        f->kernel = (Kernel *)kernel;
+    else
+        Py_DECREF(kernel);
+    f->questions = PySet_New(NULL);
+    f->answers = PySet_New(NULL);
+    if (f->questions == NULL || f->answers == NULL) Py_CLEAR(f);
+    return (PyObject *)f;
+}
+
+#define FLOW_REFS(X) X(kernel) X(questions) X(answers) X(streams)
+
+GC_METHODS(Flow, FLOW_REFS)
+
+/* Record one message through the kernel and count it: 1, or 0 when the kernel declines, -1 error. */
+static int compiled(Flow *f, PyObject *data, PyObject *facts) {
+    if (f->kernel == NULL || !PySet_CheckExact(f->questions) || !PySet_CheckExact(f->answers)) return 0;
+    Py_ssize_t spent = record_message(f->kernel, data, f->questions, f->answers, facts);
+    if (spent < 0) return spent == FAILED ? -1 : 0;
+    f->messages++;
+    f->steps += spent;
+    return 1;
+}
+
+static PyObject *Flow_compiled(Flow *f, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_compiled(data, facts)");
+        return NULL;
+    }
+    int rc = compiled(f, args[0], args[1]);
+    return rc < 0 ? NULL : PyBool_FromLong(rc);
+}
+
+static int is_udp(PyObject *s) {
+    return PyUnicode_CheckExact(s) && PyUnicode_GET_LENGTH(s) == 3 && PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND &&
+           memcmp(PyUnicode_1BYTE_DATA(s), "udp", 3) == 0;
+}
+
+/* feed: a UDP payload through the kernel (else _parse), as _handle does; anything else by _feed_py. */
+static PyObject *Flow_feed(Flow *f, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "feed(pkt, facts)");
+        return NULL;
+    }
+    PyObject *pkt = args[0], *facts = args[1], *payload;
+    if (f->kernel == NULL || !PyTuple_Check(pkt) || PyTuple_GET_SIZE(pkt) < 6 ||
+        !is_udp(PyTuple_GET_ITEM(pkt, 2)) || !PyBytes_CheckExact(payload = PyTuple_GET_ITEM(pkt, 5)))
+        return PyObject_CallMethod((PyObject *)f, "_feed_py", "OO", pkt, facts);
+    if (PyBytes_GET_SIZE(payload)) {
+        int rc = compiled(f, payload, facts);
+        if (rc < 0) return NULL;
+        if (rc == 0) {
+            PyObject *spent = PyObject_CallMethodObjArgs((PyObject *)f, f->kernel->s_parse, payload, facts, NULL);
+            if (spent == NULL) return NULL;
+            Py_ssize_t n = PyLong_AsSsize_t(spent);
+            Py_DECREF(spent);
+            if (n == -1 && PyErr_Occurred()) return NULL;
+            f->steps += n;
+        }
+        if (f->steps > MAX_FLOW_STEPS) {
+            PyObject *done = PyObject_CallMethodNoArgs((PyObject *)f, f->kernel->s_too_costly);
+            if (done == NULL) return NULL;
+            Py_DECREF(done);
+        }
+    }
+    return PyBool_FromLong(!f->stopped && f->messages + f->bad < MAX_MESSAGES);
+}
+
+static PyMethodDef Flow_methods[] = {
+    {"feed", (PyCFunction)(void (*)(void))Flow_feed, METH_FASTCALL,
+     "feed(pkt, facts) -> bool: a UDP message through the kernel, anything else by _feed_py"},
+    {"_compiled", (PyCFunction)(void (*)(void))Flow_compiled, METH_FASTCALL,
+     "_compiled(data, facts) -> bool: record and count one message, or decline (False)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Flow_members[] = {
+    {"_messages", T_PYSSIZET, offsetof(Flow, messages), 0, "messages recorded"},
+    {"_steps", T_PYSSIZET, offsetof(Flow, steps), 0, "name steps walked"},
+    {"_bad", T_PYSSIZET, offsetof(Flow, bad), 0, "payloads that were no DNS message"},
+    {"_stopped", T_BOOL, offsetof(Flow, stopped), 0, "the flow is given up"},
+    {"_questions", T_OBJECT_EX, offsetof(Flow, questions), READONLY, "(name, qtype) recorded"},
+    {"_answers", T_OBJECT_EX, offsetof(Flow, answers), READONLY, "(query, type, value, owner) recorded"},
+    {"_streams", T_OBJECT, offsetof(Flow, streams), 0, "TCP reassembly, both directions"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject FlowType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "flowradar.engine.dissect._dnsc.Flow",
+    .tp_doc = "A DNS flow's state; feed parses UDP messages with the class's _kernel.",
+    .tp_basicsize = sizeof(Flow),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE,
+    .tp_new = Flow_new,
+    .tp_dealloc = (destructor)Flow_dealloc,
+    .tp_traverse = (traverseproc)Flow_traverse,
+    .tp_clear = (inquiry)Flow_clear,
+    .tp_methods = Flow_methods,
+    .tp_members = Flow_members,
+};
+
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_dnsc", "Compiled DNS message kernel", -1,
                                        NULL};
 
 PyMODINIT_FUNC PyInit__dnsc(void) {
-    if (PyType_Ready(&KernelType) < 0) return NULL;
+    if (PyType_Ready(&KernelType) < 0 || PyType_Ready(&FlowType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Kernel", (PyObject *)&KernelType) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_RECORDS", MAX_RECORDS) < 0) {
+        PyModule_AddObjectRef(m, "Flow", (PyObject *)&FlowType) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_RECORDS", MAX_RECORDS) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_MESSAGES", MAX_MESSAGES) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_FLOW_STEPS", MAX_FLOW_STEPS) < 0) {
         Py_DECREF(m);
         return NULL;
     }

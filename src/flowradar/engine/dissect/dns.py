@@ -9,6 +9,8 @@ then lower-cased: no trailing dot, ``<root>`` for the root, non-printable bytes 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from flowradar.engine.dissect import _dnsc
 from flowradar.engine.dissect.base import ORIG, DissectError, L7Packet
 from flowradar.engine.dissect.dns_text import _ROOT, _plain_labels, _render
@@ -44,32 +46,30 @@ MAX_RECORDS = 1_000
 MAX_FLOW_STEPS = 250_000
 """Name labels and pointers a dissector walks in one flow (under a second of work) before giving up;
 ordinary traffic needs a few dozen per message."""
-_KERNEL = _dnsc.Kernel(TYPE_NAMES, RCODE_NAMES, DnsAnswer, _render, _rdata_text)
-"""The compiled parser and recorder of ordinary messages (the Python parser is its reference)."""
 
 
-class DnsDissector:
+class DnsDissector(_dnsc.Flow):
     """Reads every DNS message of a flow (one per UDP datagram; length-prefixed over TCP) into
     dns_queries/dns_qtypes, dns_answers and dns_rcode.
 
     Stops after :data:`MAX_MESSAGES` messages. Raises :class:`DissectError` (keeping the facts
     found so far) when the flow is clearly not DNS (3 or more payloads that are not DNS messages,
     outnumbering those that are; a TCP length prefix under 12 before any message) or when its
-    names cost more than :data:`MAX_FLOW_STEPS` to read."""
+    names cost more than :data:`MAX_FLOW_STEPS` to read.
 
-    __slots__ = ("_answers", "_bad", "_messages", "_questions", "_steps", "_stopped", "_streams")
+    The state (counters, seen sets, TCP streams) lives in the compiled base, whose ``feed`` parses
+    and records a UDP message with :attr:`_kernel` (``_handle`` in C), handing what the kernel declines
+    to :meth:`_parse` and anything else (TCP) to :meth:`_feed_py`."""
 
-    def __init__(self) -> None:
-        self._messages = 0
-        self._steps = 0
-        self._stopped = False
-        self._bad = 0
-        self._questions: set[tuple[str, int]] = set()
-        self._answers: set[tuple[str, str, str, str]] = set()
-        self._streams: tuple[TcpStream, TcpStream] | None = None
+    __slots__ = ()
+    _kernel: ClassVar[_dnsc.Kernel | None] = _dnsc.Kernel(
+        TYPE_NAMES, RCODE_NAMES, DnsAnswer, _render, _rdata_text
+    )
+    """The compiled parser and recorder of ordinary messages (the Python parser is its reference)."""
 
-    def feed(self, pkt: L7Packet, facts: L7Facts) -> bool:
-        """Parse the messages this packet completes; True while more messages are welcome."""
+    def _feed_py(self, pkt: L7Packet, facts: L7Facts) -> bool:
+        """``feed`` in Python: parse the messages this packet completes; True while more messages
+        are welcome."""
         if pkt.transport == "tcp":
             self._feed_tcp(pkt, facts)
         elif pkt.payload:
@@ -100,18 +100,14 @@ class DnsDissector:
 
     def _handle(self, data: bytes, facts: L7Facts) -> None:
         """Parse one message, then record it (or count it as garbage)."""
-        spent = self._compiled(data, self._questions, self._answers, facts)
-        if spent is None:
-            spent = self._parse(data, facts)
-        else:
-            self._messages += 1
-        self._steps += spent
+        if not self._compiled(data, facts):  # the kernel declined: nothing was touched
+            self._steps += self._parse(data, facts)
         if self._steps > MAX_FLOW_STEPS:
-            self._stopped = True
-            raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
+            self._too_costly()
 
-    _compiled = staticmethod(_KERNEL.message)
-    """Records an ordinary message and returns its steps, or declines (None) and touches nothing."""
+    def _too_costly(self) -> None:
+        self._stopped = True
+        raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
 
     def _parse(self, data: bytes, facts: L7Facts) -> int:
         """The Python parser (the compiled kernel's reference): record one message (or count it as
@@ -205,15 +201,11 @@ class DnsDissector:
                     facts.dns_answers.append(DnsAnswer(query, tname, value, ttl, owner))
 
 
-def _decline(data: bytes, questions: object, answers: object, facts: L7Facts) -> None:
-    """A kernel that declines every message."""
-
-
 class ReferenceDnsDissector(DnsDissector):
     """DnsDissector with the Python parser alone: the reference the compiled kernel must match."""
 
     __slots__ = ()
-    _compiled = staticmethod(_decline)
+    _kernel = None
 
 
 def create() -> DnsDissector:

@@ -37,14 +37,17 @@ KEEP = -1
 STOP = 3 << 16
 """Handler answer: no more payload packets of this flow."""
 _TRANSPORT = {6: "tcp", 17: "udp"}
+_new_packet = tuple.__new__  # an L7Packet without NamedTuple's Python-level __new__
 
 
 class _FlowL7:
-    __slots__ = ("dissector", "done", "facts", "tries")
+    __slots__ = ("dissector", "done", "facts", "steers", "tries")
 
     def __init__(self) -> None:
         self.facts = L7Facts()
         self.dissector: Dissector | None = None
+        self.steers = False
+        """The dissector tells which directions it still wants (its ``directions``)."""
         self.tries = 0
         self.done = False
 
@@ -79,17 +82,28 @@ class L7Dispatcher:
             st = self._flows[fid] = _FlowL7()
         elif st.done:
             return STOP
-        pkt = L7Packet(direction, ts_ns / 1e9, _TRANSPORT[proto], orig_port, resp_port, payload, seq, flags)
-        if st.dissector is None and not self._classify(st, pkt):
-            return STOP if st.done else KEEP
-        if self._feed(st, pkt):
-            return _REFILL | getattr(st.dissector, "directions", 3) << 16
+        pkt = _new_packet(
+            L7Packet, (direction, ts_ns / 1e9, _TRANSPORT[proto], orig_port, resp_port, payload, seq, flags)
+        )
+        dissector = st.dissector
+        if dissector is None:
+            dissector = self._classify(st, pkt)
+            if dissector is None:
+                return STOP if st.done else KEEP
+        try:
+            more = dissector.feed(pkt, st.facts)
+        except Exception as exc:  # malformed input must never stop the engine
+            self.errors += 1
+            st.facts.l7_error = f"{type(exc).__name__}: {exc}"[:200]
+            more = False
+        if more:
+            return _REFILL | (dissector.directions if st.steers else 3) << 16  # type: ignore[attr-defined]
         st.done = True
         st.dissector = None
         return STOP
 
-    def _classify(self, st: _FlowL7, pkt: L7Packet) -> bool:
-        """Pick the application protocol; True when a dissector now owns the flow."""
+    def _classify(self, st: _FlowL7, pkt: L7Packet) -> Dissector | None:
+        """Pick the application protocol; the dissector that now owns the flow, if any."""
         facts = st.facts
         app = appid.guess_by_payload(pkt.transport, pkt.orig_port, pkt.resp_port, pkt.direction, pkt.payload)
         by = "payload"
@@ -99,24 +113,16 @@ class L7Dispatcher:
             if port_app is None or (port_app not in DISSECTORS and st.tries < _PAYLOAD_TRIES):
                 if st.tries >= _PAYLOAD_TRIES:
                     st.done = True
-                return False
+                return None
             app, by = port_app, "port"
         facts.app_proto, facts.app_by = app, by
         factory = DISSECTORS.get(app)
         if factory is None:
             st.done = True
-            return False
-        st.dissector = factory()
-        return True
-
-    def _feed(self, st: _FlowL7, pkt: L7Packet) -> bool:
-        assert st.dissector is not None
-        try:
-            return st.dissector.feed(pkt, st.facts)
-        except Exception as exc:  # malformed input must never stop the engine
-            self.errors += 1
-            st.facts.l7_error = f"{type(exc).__name__}: {exc}"[:200]
-            return False
+            return None
+        dissector = st.dissector = factory()
+        st.steers = hasattr(dissector, "directions")
+        return dissector
 
     def flow_ids(self) -> np.ndarray:
         """Ids of the flows that currently hold L7 state."""

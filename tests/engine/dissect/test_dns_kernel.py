@@ -14,7 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.engine.dissect.test_dns import CHAIN, message, rr, wire_name
-from tests.engine.dissect.test_dns_http_fuzz import DNS_BUILTIN, FUZZ, _corpus_payloads, mutations
+from tests.engine.dissect.test_dns_http_fuzz import (
+    DNS_BUILTIN,
+    FUZZ,
+    _corpus_payloads,
+    mutations,
+    segments,
+)
 
 from flowradar.engine.dissect import _dnsc, dns
 from flowradar.engine.dissect.base import DissectError, L7Packet
@@ -95,8 +101,12 @@ def _run(cls: type[dns.DnsDissector], packets: list[L7Packet], prefill: int) -> 
     return wants, error, facts, state
 
 
-def _same(payloads: list[bytes], prefill: int = 0) -> None:
-    packets = [L7Packet(i % 2, 0.0, "udp", 40000, 53, p, 0, 0) for i, p in enumerate(payloads)]
+def _same(payloads: list[bytes], prefill: int = 0, cuts: list[int] | None = None) -> None:
+    """Compare both dissectors on UDP messages, or (with cuts) on one TCP stream cut there."""
+    if cuts is None:
+        packets = [L7Packet(i % 2, 0.0, "udp", 40000, 53, p, 0, 0) for i, p in enumerate(payloads)]
+    else:
+        packets = segments(b"".join(len(p).to_bytes(2, "big") + p for p in payloads), cuts, 1000)
     assert _run(dns.DnsDissector, packets, prefill) == _run(dns.ReferenceDnsDissector, packets, prefill)
 
 
@@ -140,3 +150,11 @@ def test_mutated_messages(
     seeds: list[bytes], data: st.DataObject, edits: list[Callable[[bytes], bytes]], prefill: int
 ) -> None:
     _same([edit(data.draw(st.sampled_from(seeds))) for edit in edits], prefill)
+
+
+@FUZZ
+@given(st.data(), st.lists(mutations(), min_size=1, max_size=4), st.lists(st.integers(0, 5000), max_size=5))
+def test_mutated_tcp_streams(
+    seeds: list[bytes], data: st.DataObject, edits: list[Callable[[bytes], bytes]], cuts: list[int]
+) -> None:
+    _same([edit(data.draw(st.sampled_from(seeds))) for edit in edits], cuts=cuts)

@@ -41,7 +41,12 @@ class Detector(Protocol):
     """Observes flow batches and emits alerts; ``tick`` runs time-based checks."""
 
     name: str
-    """Short name (scan, flood, ...), as in ``DetectConfig.detectors``."""
+    """Short name (scan, flood, ...), as in ``DetectConfig.detectors``.
+
+    A detector may also set ``every_batch = True`` when its findings depend on how often it looks
+    (beaconing scores the window as it stands at each batch): offline, it then sees every engine
+    batch, while the others see groups of batches (:data:`~flowradar.detect.runner.DETECT_GROUP_ROWS`).
+    """
 
     def observe(self, batch: FlowBatch) -> list[Alert]:
         """Account one batch; return the alerts it completes."""

@@ -49,6 +49,8 @@ class BeaconDetector:
     """Collects connection times per pair and scores them with RITA v5's method."""
 
     name = "beacon"
+    every_batch = True
+    """Scores the window as it stands at each batch: offline it sees every engine batch."""
 
     def __init__(self, cfg: DetectConfig, internal: R.Networks) -> None:
         """Window, thresholds and pair limit from ``cfg``."""

@@ -83,14 +83,21 @@ class DetectionRunner:
         self._active: ActiveFlows | None = None
         self._latest = 0.0
 
-    def observe(self, batch: FlowBatch) -> list[Alert]:
-        """Exported flows (offline or live); return the alerts delivered."""
+    def observe(self, batch: FlowBatch, grouped: bool | None = None) -> list[Alert]:
+        """Exported flows (offline or live); return the alerts delivered.
+
+        ``grouped`` (offline grouping, see :data:`DETECT_GROUP_ROWS`): True shows the batch only to
+        the detectors that take groups of batches, False only to those that look at ``every_batch``,
+        None to every detector.
+        """
         if not self.detectors or not len(batch.rows):
             return []
         self._latest = max(self._latest, float(batch.rows["last"].max()) / 1e9)
         if self._active is not None:
             batch = self._active.exported(batch, time.time())
-        return self._run(lambda d: d.observe(batch))
+        if grouped is None:
+            return self._run(lambda d: d.observe(batch))
+        return self._run(lambda d: d.observe(batch) if grouped != _every_batch(d) else [])
 
     def observe_records(self, records: Sequence[FlowRecord]) -> list[Alert]:
         """Enriched records, for the detectors that read enrichment (threat intel, trackers, places)."""
@@ -170,6 +177,13 @@ class DetectionRunner:
         return list(best.values())
 
 
+DETECT_GROUP_ROWS = 32_768
+"""Offline, exported flows reach the detectors in groups of at least this many rows (a detector's
+cost is mostly per call: numpy over the group). Alerts carry the flows' own times, so grouping
+changes when they are computed, not what they say; a detector whose findings depend on how often it
+looks sets ``every_batch`` and sees each engine batch as before."""
+
+
 def detect_flows(
     engine: Engine, source: PacketSource, runner: DetectionRunner | None, live: bool = False
 ) -> Iterator[FlowBatch]:
@@ -188,12 +202,35 @@ def detect_flows(
 
 
 def _run_batch(engine: Engine, source: PacketSource, runner: DetectionRunner | None) -> Iterator[FlowBatch]:
+    """Offline: the detectors see the flows in groups of at least :data:`DETECT_GROUP_ROWS`."""
+    pending: list[FlowBatch] = []
+    rows = 0
     for flows in engine.run(source):
         if runner is not None:
-            runner.observe(flows)
+            runner.observe(flows, grouped=False)
+            pending.append(flows)
+            rows += len(flows)
+            if rows >= DETECT_GROUP_ROWS:
+                runner.observe(_merged(pending), grouped=True)
+                pending, rows = [], 0
         yield flows
     if runner is not None:
+        if pending:
+            runner.observe(_merged(pending), grouped=True)
         runner.finish()
+
+
+def _every_batch(d: Detector) -> bool:
+    return bool(getattr(d, "every_batch", False))
+
+
+def _merged(batches: list[FlowBatch]) -> FlowBatch:
+    if len(batches) == 1:
+        return batches[0]
+    facts: dict[int, L7Facts] = {}
+    for b in batches:
+        facts.update(b.facts)
+    return FlowBatch(np.concatenate([b.rows for b in batches]), facts)
 
 
 def _run_live(engine: Engine, source: PacketSource, runner: DetectionRunner) -> Iterator[FlowBatch]:

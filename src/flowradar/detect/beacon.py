@@ -135,9 +135,7 @@ class BeaconDetector:
             if len(s.times) < self._cfg.beacon_min_connections:
                 continue
             s.scored_at = now
-            result = beacon_score.score(
-                np.array(s.times), np.array(s.sizes), start, now, _DAY / self._cfg.beacon_window_s
-            )
+            result = beacon_score.score_lists(s.times, s.sizes, start, now, _DAY / self._cfg.beacon_window_s)
             if result.score >= self._cfg.beacon_min_score and self._due(key, now, severity_of(result.score)):
                 out.append(self._alert(s, result))
         return out

@@ -177,7 +177,7 @@ class DetectionRunner:
         return list(best.values())
 
 
-DETECT_GROUP_ROWS = 32_768
+DETECT_GROUP_ROWS = 8_192
 """Offline, exported flows reach the detectors in groups of at least this many rows (a detector's
 cost is mostly per call: numpy over the group). Alerts carry the flows' own times, so grouping
 changes when they are computed, not what they say; a detector whose findings depend on how often it

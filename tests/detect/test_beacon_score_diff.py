@@ -71,6 +71,7 @@ def test_seeded_sweep_is_bit_identical() -> None:
         check(*series(rng))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # NaN times
 def test_unusual_input_falls_back_to_the_reference() -> None:
     for args in [
         ([1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 1.0], 5.0, 5.0, 1.0),  # empty window

@@ -8,6 +8,7 @@ Payloads are random bytes, hand-built edge cases and mutated real messages (the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -158,3 +159,20 @@ def test_mutated_tcp_streams(
     seeds: list[bytes], data: st.DataObject, edits: list[Callable[[bytes], bytes]], cuts: list[int]
 ) -> None:
     _same([edit(data.draw(st.sampled_from(seeds))) for edit in edits], cuts=cuts)
+
+
+class _OtherFacts(L7Facts):
+    """Facts of another type: the kernel records through the attributes instead of the slots."""
+
+    __slots__ = ()
+
+
+def test_facts_by_attribute() -> None:
+    kernel = dns.DnsDissector._kernel
+    assert kernel is not None
+    recorded = []
+    for facts in (L7Facts(), _OtherFacts()):
+        seen: tuple[set[tuple[str, int]], set[tuple[str, str, str, str]]] = (set(), set())
+        steps = [kernel.message(m, *seen, facts) for m in (EDGE[0], EDGE[8], CHAIN)]
+        recorded.append((steps, seen, [getattr(facts, f.name) for f in dataclasses.fields(L7Facts)]))
+    assert recorded[0] == recorded[1] and recorded[0][0] == [8, 12, 13]

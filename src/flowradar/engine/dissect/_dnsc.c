@@ -23,6 +23,7 @@
 #define TYPE_TABLE 260 /* record types up to CAA (257) are looked up once, at init */
 
 static const char *const ANSWER_FIELDS[5] = {"query", "type", "value", "ttl", "owner"};
+static const char *const FACTS_FIELDS[4] = {"dns_queries", "dns_qtypes", "dns_answers", "dns_rcode"};
 
 /* TYPE_NAMES.get(rtype) or f"TYPE{rtype}" (and the same for response codes). */
 static PyObject *mnemonic(PyObject *names, unsigned value, const char *fallback) {
@@ -77,12 +78,29 @@ typedef struct {
     PyObject *lists[3];
 } Sink;
 
-enum { QUERIES, QTYPES, ANSWERS };
+enum { QUERIES, QTYPES, ANSWERS, RCODE };
+
+/* The facts' field `which` (a new reference): read from its slot when facts is an L7Facts. */
+static PyObject *facts_field(Kernel *k, PyObject *facts, int which) {
+    if (k->facts_slots[0] && Py_IS_TYPE(facts, (PyTypeObject *)k->facts_type)) {
+        PyObject *value = *(PyObject **)((char *)facts + k->facts_slots[which]);
+        if (value != NULL) return Py_NewRef(value);
+    }
+    PyObject *attr = which == QUERIES ? k->s_queries : which == QTYPES ? k->s_qtypes : k->s_answers;
+    return PyObject_GetAttr(facts, attr);
+}
+
+static int set_rcode(Kernel *k, PyObject *facts, PyObject *rcode) {
+    if (k->facts_slots[0] && Py_IS_TYPE(facts, (PyTypeObject *)k->facts_type)) {
+        Py_XSETREF(*(PyObject **)((char *)facts + k->facts_slots[RCODE]), Py_NewRef(rcode));
+        return 0;
+    }
+    return PyObject_SetAttr(facts, k->s_rcode, rcode);
+}
 
 static int append_to(Kernel *k, Sink *sink, int which, PyObject *item) {
     if (sink->lists[which] == NULL) {
-        PyObject *attr = which == QUERIES ? k->s_queries : which == QTYPES ? k->s_qtypes : k->s_answers;
-        PyObject *list = PyObject_GetAttr(sink->facts, attr);
+        PyObject *list = facts_field(k, sink->facts, which);
         if (list == NULL) return -1;
         if (!PyList_Check(list)) {
             Py_DECREF(list);
@@ -175,7 +193,7 @@ static Py_ssize_t record_message(Kernel *k, PyObject *data, PyObject *qseen, PyO
         result = FAILED;
         if (record_questions(k, qs, nq, qseen, &sink) == 0 &&
             (!response ||
-             PyObject_SetAttr(facts, k->s_rcode, PyTuple_GET_ITEM(k->rcode_table, d[3] & 0xF)) == 0) &&
+             set_rcode(k, facts, PyTuple_GET_ITEM(k->rcode_table, d[3] & 0xF)) == 0) &&
             (!response || !na || record_answers(k, qs, nq, as, na, aseen, &sink) == 0))
             result = MESSAGE_STEPS - (r.steps > 0 ? r.steps : 0);
         for (int i = 0; i < 3; i++) Py_XDECREF(sink.lists[i]);
@@ -208,38 +226,44 @@ static PyObject *Kernel_message(Kernel *k, PyObject *const *args, Py_ssize_t nar
     return PyLong_FromSsize_t(spent);
 }
 
+/* The offsets of fields `names` of a plain slotted record type (object's __new__, no __post_init__,
+ * writable object slots of its own) into out, or all 0 (use the attributes): 1, or 0 on error. */
+static int slot_offsets(PyObject *type, const char *const *names, int n, Py_ssize_t *out) {
+    int plain = PyType_Check(type) && ((PyTypeObject *)type)->tp_new == PyBaseObject_Type.tp_new;
+    if (plain && (plain = !PyObject_HasAttrString(type, "__post_init__")) == 0 && PyErr_Occurred()) return 0;
+    for (int i = 0; i < n && plain; i++) {
+        PyObject *f = PyObject_GetAttrString(type, names[i]);
+        if (f == NULL) {
+            PyErr_Clear();
+            plain = 0;
+            break;
+        }
+        PyMemberDef *m = Py_IS_TYPE(f, &PyMemberDescr_Type) ? ((PyMemberDescrObject *)f)->d_member : NULL;
+        plain = m != NULL && m->type == T_OBJECT_EX && !(m->flags & READONLY) &&
+                PyDescr_TYPE(f) == (PyTypeObject *)type && m->offset > 0;
+        out[i] = plain ? m->offset : 0;
+        Py_DECREF(f);
+    }
+    if (!plain) memset(out, 0, n * sizeof *out);
+    return 1;
+}
+
 static int Kernel_init(Kernel *k, PyObject *args, PyObject *kwds) {
-    PyObject *type_names, *rcode_names, *answer_type, *render_fn, *rdata_fn;
-    static char *kwlist[] = {"type_names", "rcode_names", "answer_type", "render", "rdata_text", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOO:Kernel", kwlist, &PyDict_Type, &type_names,
-                                     &PyDict_Type, &rcode_names, &answer_type, &render_fn, &rdata_fn))
+    PyObject *type_names, *rcode_names, *answer_type, *facts_type, *render_fn, *rdata_fn;
+    static char *kwlist[] = {"type_names", "rcode_names", "answer_type", "facts_type", "render", "rdata_text", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOOO:Kernel", kwlist, &PyDict_Type, &type_names,
+                                     &PyDict_Type, &rcode_names, &answer_type, &facts_type, &render_fn, &rdata_fn))
         return -1;
     Py_XSETREF(k->type_names, Py_NewRef(type_names));
     Py_XSETREF(k->rcode_names, Py_NewRef(rcode_names));
     Py_XSETREF(k->answer_type, Py_NewRef(answer_type));
+    Py_XSETREF(k->facts_type, Py_NewRef(facts_type));
     Py_XSETREF(k->render, Py_NewRef(render_fn));
     Py_XSETREF(k->rdata_text, Py_NewRef(rdata_fn));
-    /* A plain slotted record type (object's __new__, no __post_init__, writable object slots) is
-     * filled slot by slot, skipping __init__, which only assigns them. */
-    int plain = PyType_Check(answer_type) && ((PyTypeObject *)answer_type)->tp_new == PyBaseObject_Type.tp_new &&
-                !PyObject_HasAttrString(answer_type, "__post_init__");
-    for (int i = 0; i < 5; i++) {
-        k->slots[i] = 0;
-        PyObject *f = plain ? PyObject_GetAttrString(answer_type, ANSWER_FIELDS[i]) : NULL;
-        if (f == NULL) {
-            PyErr_Clear();
-            plain = 0;
-            continue;
-        }
-        PyMemberDef *m = Py_IS_TYPE(f, &PyMemberDescr_Type) ? ((PyMemberDescrObject *)f)->d_member : NULL;
-        if (m != NULL && m->type == T_OBJECT_EX && !(m->flags & READONLY) &&
-            PyDescr_TYPE(f) == (PyTypeObject *)answer_type && m->offset > 0)
-            k->slots[i] = m->offset;
-        else
-            plain = 0;
-        Py_DECREF(f);
-    }
-    if (!plain) memset(k->slots, 0, sizeof k->slots);
+    /* DnsAnswer is filled slot by slot, skipping its __init__, which only assigns them */
+    if (!slot_offsets(answer_type, ANSWER_FIELDS, 5, k->slots) ||
+        !slot_offsets(facts_type, FACTS_FIELDS, 4, k->facts_slots))
+        return -1;
     struct {
         PyObject **slot;
         const char *text;
@@ -271,7 +295,7 @@ static int Kernel_init(Kernel *k, PyObject *args, PyObject *kwds) {
 }
 
 #define KERNEL_REFS(X)                                                                            \
-    X(type_names) X(rcode_names) X(answer_type) X(render) X(rdata_text) X(empty) X(root) X(too_long) X(loop) X(unknown)    \
+    X(type_names) X(rcode_names) X(answer_type) X(facts_type) X(render) X(rdata_text) X(empty) X(root) X(too_long) X(loop) X(unknown)    \
             X(s_queries) X(s_qtypes) X(s_answers) X(s_rcode) X(s_parse) X(s_too_costly)    \
                 X(type_table) X(rcode_table)
 

@@ -18,6 +18,7 @@ class Kernel:
         type_names: dict[int, str],
         rcode_names: dict[int, str],
         answer_type: type[DnsAnswer],
+        facts_type: type[L7Facts],
         render: Callable[[bytes], str],
         rdata_text: Callable[[int, bytes], str],
     ) -> None: ...

@@ -63,7 +63,7 @@ class DnsDissector(_dnsc.Flow):
 
     __slots__ = ()
     _kernel: ClassVar[_dnsc.Kernel | None] = _dnsc.Kernel(
-        TYPE_NAMES, RCODE_NAMES, DnsAnswer, _render, _rdata_text
+        TYPE_NAMES, RCODE_NAMES, DnsAnswer, L7Facts, _render, _rdata_text
     )
     """The compiled parser and recorder of ordinary messages (the Python parser is its reference)."""
 

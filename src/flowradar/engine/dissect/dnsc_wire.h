@@ -23,8 +23,9 @@ enum { OK = 0, CUT = 1, DECLINE = 2, ERR = -1 };
 
 typedef struct {
     PyObject_HEAD
-    PyObject *type_names, *rcode_names, *answer_type, *render, *rdata_text;
-    Py_ssize_t slots[5]; /* offsets of DnsAnswer's slots by field, or 0: call answer_type */
+    PyObject *type_names, *rcode_names, *answer_type, *facts_type, *render, *rdata_text;
+    Py_ssize_t slots[5];       /* offsets of DnsAnswer's slots by field, or 0: call answer_type */
+    Py_ssize_t facts_slots[4]; /* offsets of L7Facts' dns fields, or 0: use the attributes */
     PyObject *empty;
     PyObject *root, *too_long, *loop, *unknown;
     PyObject *s_queries, *s_qtypes, *s_answers, *s_rcode, *s_parse, *s_too_costly;

@@ -104,8 +104,11 @@ def test_a_store_from_before_the_extra_column_keeps_its_flows(store: SqlStore) -
 
     def older_schema(tx: Tx) -> None:
         tx.execute("DROP TABLE flows")
-        tx.execute(create_table(store.dialect, "flows", (*FLOW_RECORD_COLUMNS, *FLOW_SORT_KEYS)))
-        tx.insert_arrow("flows", with_sort_keys(records_table(old, "h1", FlowRecord, FLOW_RECORD_COLUMNS)))
+        tx.execute(create_table(store.dialect, "flows_old", (*FLOW_RECORD_COLUMNS, *FLOW_SORT_KEYS)))
+        tx.insert_arrow(
+            "flows_old", with_sort_keys(records_table(old, "h1", FlowRecord, FLOW_RECORD_COLUMNS))
+        )
+        tx.execute("ALTER TABLE flows_old RENAME TO flows")
         tx.execute("DELETE FROM schema_version WHERE version = 4")
 
     store._run(older_schema)

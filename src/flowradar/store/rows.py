@@ -79,13 +79,39 @@ def _owners(cls: type) -> dict[str, str | None]:
     return out
 
 
+_ANSWER = '{"query":%s,"type":%s,"value":%s,"ttl":%d,"owner":%s}'
+
+
+def _answers_json(items: Any) -> str | None:
+    """JSON text of a list of DNS answers as :func:`_json_cell` makes it, by one format per answer
+    (None unless every item is a :class:`DnsAnswer` of plain strings and an int TTL)."""
+    if type(items) is not list:
+        return None
+    enc = json.encoder.encode_basestring_ascii  # what json.dumps uses for strings
+    parts = []
+    for a in items:
+        if type(a) is not DnsAnswer or type(a.ttl) is not int:
+            return None
+        if not (
+            type(a.query) is str and type(a.type) is str and type(a.value) is str and type(a.owner) is str
+        ):
+            return None
+        parts.append(_ANSWER % (enc(a.query), enc(a.type), enc(a.value), a.ttl, enc(a.owner)))
+    return "[" + ",".join(parts) + "]"
+
+
 def _arrow_column(spec: ColumnSpec, values: Sequence[Any], what: str) -> pa.Array:
     try:
         if spec.kind == "json":
-            return pa.array([_json_cell(v) if v else None for v in values], type=pa.string())
+            return pa.array(
+                [(_answers_json(v) or _json_cell(v)) if v else None for v in values], type=pa.string()
+            )
         if spec.kind == "strlist" and str in set(map(type, values)):  # Arrow would split the text
             raise TypeError("expected a list of strings, got a string")
-        arr = pa.array(values, type=ARROW_TYPES[spec.kind])
+        if values and values[0] is None and values.count(None) == len(values):
+            arr = pa.nulls(len(values), ARROW_TYPES[spec.kind])  # Arrow converts all-None text slowly
+        else:
+            arr = pa.array(values, type=ARROW_TYPES[spec.kind])
         if spec.kind == "strlist" and pc.list_flatten(arr).null_count:
             raise TypeError("lists must hold strings, not None")
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
@@ -125,10 +151,13 @@ def records_table(records: Sequence[Any], host: str, cls: type, cols: Sequence[C
     return pa.Table.from_arrays(arrays, names=[c.name for c in cols])
 
 
-def flows_table(records: Sequence[FlowRecord], host: str) -> pa.Table:
+def flows_table(records: Sequence[FlowRecord], host: str, pack: bool = True) -> pa.Table:
     """Validated Arrow table of flow records (times finite, ordered, at most 31 days apart), with the
-    stored sort keys (:data:`~flowradar.store.schema.FLOW_SORT_KEYS`) after the record columns."""
-    table = pack_extra(records_table(records, host, FlowRecord, FLOW_RECORD_COLUMNS))
+    stored sort keys (:data:`~flowradar.store.schema.FLOW_SORT_KEYS`) after the record columns;
+    ``pack``: the fields of FLOW_EXTRA already in the ``extra`` column (else the backend's insert
+    packs them, see :func:`~flowradar.store.extra.extra_sql`)."""
+    table = records_table(records, host, FlowRecord, FLOW_RECORD_COLUMNS)
+    table = pack_extra(table) if pack else table
     if len(table):
         first = table["ts_first"].to_numpy()
         last = table["ts_last"].to_numpy()

@@ -149,7 +149,9 @@ class SqlStore(QueryMixin):
             return BatchCounts()
         if self.stream_flows and flows:  # checked here; each part's values while streaming
             check_records(flows, host, FlowRecord)
-        ready = None if self.stream_flows or not flows else FlowBatch.of(flows_table(flows, host))
+        ready = None
+        if flows and not self.stream_flows:
+            ready = FlowBatch.of(flows_table(flows, host, pack=not self.packs_extra))
         times = _times(tables)
 
         def op(tx: Tx) -> BatchCounts:
@@ -177,6 +179,9 @@ class SqlStore(QueryMixin):
 
         return self._run(op)
 
+    packs_extra = False
+    """The backend's bulk insert into flows makes the ``extra`` column from the FLOW_EXTRA columns
+    itself (DuckDB, in SQL: cheaper than Arrow kernels here); else flow tables come packed."""
     stream_flows = False
     """Convert flow records inside the transaction, part by part, each part sent while the next is
     converted (PostgreSQL: the server stores one part while this process converts the next); else

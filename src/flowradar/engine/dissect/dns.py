@@ -57,9 +57,9 @@ class DnsDissector(_dnsc.Flow):
     outnumbering those that are; a TCP length prefix under 12 before any message) or when its
     names cost more than :data:`MAX_FLOW_STEPS` to read.
 
-    The state (counters, seen sets, TCP streams) lives in the compiled base, whose ``feed`` parses
-    and records a UDP message with :attr:`_kernel` (``_handle`` in C), handing what the kernel declines
-    to :meth:`_parse` and anything else (TCP) to :meth:`_feed_py`."""
+    The state (counters, seen sets, TCP streams) lives in the compiled base, whose ``feed`` takes a
+    UDP message as :meth:`_handle` does, without a Python frame: :attr:`_kernel` parses and records
+    it, or declines it (touching nothing) to :meth:`_parse`; anything else goes to :meth:`_feed_py`."""
 
     __slots__ = ()
     _kernel: ClassVar[_dnsc.Kernel | None] = _dnsc.Kernel(
@@ -106,6 +106,7 @@ class DnsDissector(_dnsc.Flow):
             self._too_costly()
 
     def _too_costly(self) -> None:
+        """Give up on the flow: its names cost more than MAX_FLOW_STEPS to read."""
         self._stopped = True
         raise DissectError(f"DNS names too costly to read: over {MAX_FLOW_STEPS} labels in one flow")
 

@@ -32,7 +32,7 @@ LINKTYPE_LINUX_SLL2 = 276
 class PacketBatch:
     """A run of packets sharing one buffer."""
 
-    data: bytes
+    data: bytes | bytearray
     """Buffer holding the packets' bytes."""
     index: bytes
     """Packed INDEX_FORMAT entries, one per packet."""

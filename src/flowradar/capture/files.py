@@ -34,7 +34,7 @@ DEFAULT_BATCH_BYTES = 4 << 20
 class _Indexer(Protocol):
     unit: str
 
-    def index(self, buf: bytes) -> Indexed: ...
+    def index(self, buf: bytes | bytearray) -> Indexed: ...
 
 
 class _Stream:
@@ -64,26 +64,34 @@ class _Stream:
             raise SourceError(f"cannot open {path}: {exc.strerror or exc}") from None
 
     def read(self, size: int) -> bytes:
-        """Up to ``size`` bytes, b'' only at the end of input.
+        """Up to ``size`` bytes, b'' only at the end of input (see :meth:`read_after`)."""
+        return bytes(self.read_after(b"", size))
+
+    def read_after(self, prefix: bytes, size: int) -> bytearray:
+        """``prefix`` followed by up to ``size`` bytes read into the same buffer (no copy of what
+        was read); nothing added only at the end of input.
 
         A regular file is read until ``size``; a pipe only for as long as data is already waiting,
         so that a slow writer (tcpdump -w -) does not hold packets back.
         """
-        parts: list[bytes] = []
+        start = len(prefix)
+        buf = bytearray(start + size)
+        buf[:start] = prefix
         got = 0
-        while got < size:
-            if got and not self.regular and not select.select([self._raw], [], [], 0)[0]:
-                break
-            piece = self._raw.read(size - got)
-            if piece is None:  # non-blocking descriptor with nothing to read yet
-                select.select([self._raw], [], [])
-                continue
-            if not piece:
-                break
-            parts.append(piece)
-            got += len(piece)
+        with memoryview(buf) as view:
+            while got < size:
+                if got and not self.regular and not select.select([self._raw], [], [], 0)[0]:
+                    break
+                n = self._raw.readinto(view[start + got :])
+                if n is None:  # non-blocking descriptor with nothing to read yet
+                    select.select([self._raw], [], [])
+                    continue
+                if not n:
+                    break
+                got += n
+        del buf[start + got :]
         self.position += got
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return buf
 
     def read_exact(self, size: int) -> bytes:
         """``size`` bytes, fewer only at the end of input."""
@@ -132,12 +140,11 @@ class FileSource:
         self._started = True
         tail, base, need = b"", self._start, 0
         while True:
-            chunk = self._read(max(self._batch_bytes, need - len(tail)))
-            if not chunk:
+            buf = self._read_after(tail, max(self._batch_bytes, need - len(tail)))
+            if len(buf) == len(tail):
                 if tail:
                     self._stop(base, f"partial {self._indexer.unit}", "truncated")
                 return
-            buf = tail + chunk if tail else chunk
             done = self._indexer.index(buf)
             if done.count:
                 self.stats.packets += done.count
@@ -146,7 +153,7 @@ class FileSource:
             if done.problem is not None:
                 self._stop(base + done.end, done.problem, "corrupt")
                 return
-            tail, base, need = buf[done.end :], base + done.end, done.need
+            tail, base, need = bytes(buf[done.end :]), base + done.end, done.need
 
     def close(self) -> None:
         """Release the file."""
@@ -160,9 +167,9 @@ class FileSource:
     ) -> None:
         self.close()
 
-    def _read(self, size: int) -> bytes:
+    def _read_after(self, tail: bytes, size: int) -> bytearray:
         try:
-            return self._stream.read(size)
+            return self._stream.read_after(tail, size)
         except (OSError, ValueError) as exc:
             raise SourceError(f"cannot read {self.name}: {exc}") from None
 

@@ -130,7 +130,7 @@ class PcapIndexer:
         self._swap_always = major == 2 and minor < 3
         LinktypeWarnings(warn).check(self.linktype)
 
-    def index(self, buf: bytes) -> Indexed:
+    def index(self, buf: bytes | bytearray) -> Indexed:
         """Index the complete records in ``buf``, which starts at a record boundary."""
         parts: list[bytes] = []
         count = payload = pos = 0
@@ -148,7 +148,7 @@ class PcapIndexer:
             payload += size
             pos += RECORD_HEADER_SIZE + size
 
-    def _fast(self, buf: bytes, pos: int, parts: list[bytes]) -> tuple[int, int, int]:
+    def _fast(self, buf: bytes | bytearray, pos: int, parts: list[bytes]) -> tuple[int, int, int]:
         """Index with the compiled loop from ``pos``; return (stop offset, packets, captured bytes)."""
         index, n, end, _bad = _fastpath.index_pcap(buf, pos, self.swapped, self.nsec, self.linktype)
         if n:
@@ -160,7 +160,7 @@ class PcapIndexer:
             parts.append(index)
         return end, n, end - pos - RECORD_HEADER_SIZE * n
 
-    def _one(self, buf: bytes, pos: int) -> tuple[bytes, int] | Indexed:
+    def _one(self, buf: bytes | bytearray, pos: int) -> tuple[bytes, int] | Indexed:
         """Index the one record at ``pos`` in Python: its (entry, caplen), or where and why to stop.
 
         The compiled loop stops at records it finds implausible; Wireshark still reads a record whose

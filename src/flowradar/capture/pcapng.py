@@ -70,7 +70,7 @@ class PcapngIndexer:
         self._epb = struct.Struct("<IIIII")
         self._epb_run = struct.Struct("<IIIIIII")
 
-    def index(self, buf: bytes) -> Indexed:
+    def index(self, buf: bytes | bytearray) -> Indexed:
         """Index the complete blocks in ``buf``, which starts at a block boundary."""
         entries: list[bytes] = []
         self._payload = pos = 0
@@ -96,9 +96,9 @@ class PcapngIndexer:
     def _result(self, entries: list[bytes], pos: int, need: int, problem: str | None = None) -> Indexed:
         return Indexed(b"".join(entries), len(entries), self._payload, pos, need, problem)
 
-    def _set_order(self, buf: bytes, pos: int) -> str | None:
+    def _set_order(self, buf: bytes | bytearray, pos: int) -> str | None:
         """Take the byte order of the section whose header block starts at ``pos``."""
-        order = BYTE_ORDER.get(buf[pos + 8 : pos + 12])
+        order = BYTE_ORDER.get(bytes(buf[pos + 8 : pos + 12]))
         if order is None:
             return "bad byte-order magic in a section header"
         self._order = order
@@ -108,7 +108,7 @@ class PcapngIndexer:
         self._epb_run = struct.Struct(order + "IIIIIII")
         return None
 
-    def _packet_run(self, buf: bytes, pos: int, entries: list[bytes]) -> int:
+    def _packet_run(self, buf: bytes | bytearray, pos: int, entries: list[bytes]) -> int:
         """Index the run of ordinary Enhanced Packet Blocks starting at ``pos``; return where it ends.
 
         The common case, kept tight; any block that is not a plain, complete, valid EPB ends the run
@@ -133,7 +133,9 @@ class PcapngIndexer:
         self._payload += payload
         return pos
 
-    def _block(self, buf: bytes, pos: int, btype: int, length: int, entries: list[bytes]) -> str | None:
+    def _block(
+        self, buf: bytes | bytearray, pos: int, btype: int, length: int, entries: list[bytes]
+    ) -> str | None:
         """Handle one complete block; return why reading must stop, or None."""
         (trailer,) = self._word.unpack_from(buf, pos + length - 4)
         if trailer != length:
@@ -152,7 +154,7 @@ class PcapngIndexer:
 
     # ------------------------------------------------------------------ block types
 
-    def _section(self, buf: bytes, pos: int, length: int) -> str | None:
+    def _section(self, buf: bytes | bytearray, pos: int, length: int) -> str | None:
         if length < MIN_SHB:
             return "section header block too short"
         major, minor = struct.unpack_from(self._order + "HH", buf, pos + 12)
@@ -161,7 +163,7 @@ class PcapngIndexer:
         self._interfaces = []
         return None
 
-    def _interface(self, buf: bytes, pos: int, length: int) -> str | None:
+    def _interface(self, buf: bytes | bytearray, pos: int, length: int) -> str | None:
         if length < 20:
             return "interface description block too short"
         linktype, _reserved, snaplen = struct.unpack_from(self._order + "HHI", buf, pos + 8)
@@ -176,19 +178,19 @@ class PcapngIndexer:
         self._linktypes.check(linktype)
         return None
 
-    def _enhanced(self, buf: bytes, pos: int, length: int, entries: list[bytes]) -> str | None:
+    def _enhanced(self, buf: bytes | bytearray, pos: int, length: int, entries: list[bytes]) -> str | None:
         if length < 32:
             return "enhanced packet block too short"
         ifid, high, low, caplen, wirelen = self._epb.unpack_from(buf, pos + 8)
         return self._packet(entries, ifid, pos + 28, length - 32, (high << 32) | low, caplen, wirelen)
 
-    def _obsolete(self, buf: bytes, pos: int, length: int, entries: list[bytes]) -> str | None:
+    def _obsolete(self, buf: bytes | bytearray, pos: int, length: int, entries: list[bytes]) -> str | None:
         if length < 32:
             return "packet block too short"
         ifid, _drops, high, low, caplen, wirelen = struct.unpack_from(self._order + "HHIIII", buf, pos + 8)
         return self._packet(entries, ifid, pos + 28, length - 32, (high << 32) | low, caplen, wirelen)
 
-    def _simple(self, buf: bytes, pos: int, length: int, entries: list[bytes]) -> str | None:
+    def _simple(self, buf: bytes | bytearray, pos: int, length: int, entries: list[bytes]) -> str | None:
         if length < 16:
             return "simple packet block too short"
         if not self._interfaces:
@@ -223,7 +225,7 @@ class PcapngIndexer:
         self._payload += caplen
         return None
 
-    def _options(self, buf: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    def _options(self, buf: bytes | bytearray, start: int, end: int) -> list[tuple[int, int, int]]:
         """The (code, value offset, value length) of each option between ``start`` and ``end``."""
         found: list[tuple[int, int, int]] = []
         pos = start

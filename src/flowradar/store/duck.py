@@ -11,8 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from flowradar.store.base import StoreError, StoreInputError
-from flowradar.store.extra import extra_sql
-from flowradar.store.schema import FLOW_EXTRA, FLOW_EXTRA_COLUMN, quote
+from flowradar.store.schema import quote
 from flowradar.store.settings import StoreConfig, default_duckdb_path
 from flowradar.store.sqlstore import SqlStore
 
@@ -36,15 +35,10 @@ class _DuckTx:
         return names, cur.fetchall()
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
-        names = data.column_names
-        cols = select = ", ".join(quote(n) for n in names)
-        if table == "flows" and FLOW_EXTRA[0] in names:  # unpacked: the extra column made here
-            cols = select = ", ".join(quote(n) for n in names if n not in FLOW_EXTRA)
-            cols += f", {quote(FLOW_EXTRA_COLUMN.name)}"
-            select += f", {extra_sql('duckdb', FLOW_EXTRA)}"
+        cols = ", ".join(quote(n) for n in data.column_names)
         self._con.register("flowradar_staged", data)
         try:
-            self._con.execute(f"INSERT INTO {quote(table)} ({cols}) SELECT {select} FROM flowradar_staged")
+            self._con.execute(f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM flowradar_staged")
         finally:
             self._con.unregister("flowradar_staged")
 
@@ -59,7 +53,6 @@ class DuckStore(SqlStore):
 
     dialect = "duckdb"
     late_rowid = "rowid"
-    packs_extra = True
 
     def __init__(self, cfg: StoreConfig) -> None:
         super().__init__(cfg)

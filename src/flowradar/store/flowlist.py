@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from flowradar.store.base import FLOW_SORTS, FlowQuery, Page, StoreInputError
-from flowradar.store.rows import flow_dict
+from flowradar.store.rows import row_dict
 from flowradar.store.schema import FLOW_COLUMNS, column_list
 from flowradar.store.tx import Tx, check_limit, decode_cursor, encode_cursor
 
@@ -178,7 +178,7 @@ def list_flows(tx: Tx, q: FlowQuery, late_rowid: str | None) -> Page:
         names, rows = names[1:], [by_id[i] for i in ids]
     else:
         names = [c.name for c in FLOW_COLUMNS]
-    items = [flow_dict(names, r) for r in rows[: q.limit]]
+    items = [row_dict(names, r, FLOW_COLUMNS) for r in rows[: q.limit]]
     cursor = None
     if len(rows) > q.limit:
         last = items[-1]

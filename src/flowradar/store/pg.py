@@ -9,17 +9,19 @@ lost in flight may be stored twice.
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from flowradar.store.base import StoreConflict, StoreError, StoreInputError, StoreUnavailable
-from flowradar.store.jsontext import json_lists
 from flowradar.store.schema import quote
 from flowradar.store.settings import StoreConfig
 from flowradar.store.sqlstore import SqlStore
@@ -32,6 +34,31 @@ _CSV = pacsv.WriteOptions(include_header=False)
 def _pg(sql: str) -> str:
     """Our '?' placeholders as psycopg's '%s' (literal '%' doubled)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _json_lists(col: pa.ChunkedArray) -> pa.Array:
+    """A list<string> column as JSON text, computed column-wise (empty lists become NULL).
+
+    Strings are escaped for JSON by Arrow kernels; a column holding a control character falls back
+    to :func:`json.dumps` for its non-empty lists.
+    """
+    arr = col.combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(arr), 0)
+    flat = pc.list_flatten(arr)
+    if len(flat) == 0:
+        return pa.nulls(len(arr), pa.string())
+    if pc.any(pc.match_substring_regex(flat, "[\\x00-\\x1f]")).as_py():
+        filled = np.nonzero(lengths.to_numpy())[0]
+        cells: list[str | None] = [None] * len(arr)
+        for i, value in zip(filled.tolist(), arr.take(filled).to_pylist(), strict=True):
+            cells[i] = json.dumps(value)
+        return pa.array(cells, type=pa.string())
+    escaped = pc.replace_substring(pc.replace_substring(flat, "\\", "\\\\"), '"', '\\"')
+    offsets = pc.subtract(arr.offsets, arr.offsets[0])  # a sliced array's offsets start past 0
+    lists = pa.ListArray.from_arrays(offsets, escaped)
+    joined = pc.binary_join(lists, '","')
+    text = pc.binary_join_element_wise('["', joined, '"]', "")
+    return pc.if_else(pc.greater(lengths, 0), text, pa.scalar(None, pa.string()))
 
 
 class _PgTx:
@@ -72,7 +99,7 @@ def _csv(data: pa.Table) -> memoryview:
     """An Arrow table as CSV rows for COPY (lists of strings as JSON text)."""
     for i, fld in enumerate(data.schema):
         if pa.types.is_list(fld.type):  # lists of strings go to JSONB: CSV has no list syntax
-            data = data.set_column(i, fld.name, json_lists(data.column(i)))
+            data = data.set_column(i, fld.name, _json_lists(data.column(i)))
     buf = io.BytesIO()
     pacsv.write_csv(data, buf, _CSV)
     return buf.getbuffer()

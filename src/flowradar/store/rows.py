@@ -26,13 +26,10 @@ from flowradar.model.connection import Connection
 from flowradar.model.flow import DnsAnswer, Enrichment, FlowRecord, L7Facts
 from flowradar.model.host import DiskIO, DiskUsage, HostMetrics, InterfaceMetrics, ProcessMetrics
 from flowradar.store.base import StoreInputError
-from flowradar.store.extra import pack_extra, spread_extra
 from flowradar.store.schema import (
     ALERT_COLUMNS,
     CONNECTION_COLUMNS,
     FLOW_COLUMNS,
-    FLOW_EXTRA_COLUMN,
-    FLOW_RECORD_COLUMNS,
     FLOW_SORT_KEYS,
     METRICS_COLUMNS,
     ROLLUP_COLUMNS,
@@ -67,24 +64,12 @@ def _json_cell(value: Any) -> str:
     return _ENCODE(value)
 
 
-def _owners(cls: type) -> dict[str, str | None]:
-    """Column name -> attribute of the record holding it (None: the record itself)."""
-    out: dict[str, str | None] = {}
-    for f in dataclasses.fields(cls):
-        nested = f.metadata.get("nested")
-        if nested is not None:
-            out.update({g.name: f.name for g in dataclasses.fields(nested)})
-        else:
-            out[f.name] = None
-    return out
-
-
 _ANSWER = '{"query":%s,"type":%s,"value":%s,"ttl":%d,"owner":%s}'
 
 
 def _answers_json(items: Any) -> str | None:
-    """JSON text of a list of DNS answers as :func:`_json_cell` makes it, by one format per answer
-    (None unless every item is a :class:`DnsAnswer` of plain strings and an int TTL)."""
+    """JSON text of a list of DNS answers exactly as :func:`_json_cell` makes it, by one format per
+    answer (None unless every item is a :class:`DnsAnswer` of plain strings and an int TTL)."""
     if type(items) is not list:
         return None
     enc = json.encoder.encode_basestring_ascii  # what json.dumps uses for strings
@@ -100,12 +85,23 @@ def _answers_json(items: Any) -> str | None:
     return "[" + ",".join(parts) + "]"
 
 
+def _owners(cls: type) -> dict[str, str | None]:
+    """Column name -> attribute of the record holding it (None: the record itself)."""
+    out: dict[str, str | None] = {}
+    for f in dataclasses.fields(cls):
+        nested = f.metadata.get("nested")
+        if nested is not None:
+            out.update({g.name: f.name for g in dataclasses.fields(nested)})
+        else:
+            out[f.name] = None
+    return out
+
+
 def _arrow_column(spec: ColumnSpec, values: Sequence[Any], what: str) -> pa.Array:
     try:
         if spec.kind == "json":
-            return pa.array(
-                [(_answers_json(v) or _json_cell(v)) if v else None for v in values], type=pa.string()
-            )
+            cells = [(_answers_json(v) or _json_cell(v)) if v else None for v in values]
+            return pa.array(cells, type=pa.string())
         if spec.kind == "strlist" and str in set(map(type, values)):  # Arrow would split the text
             raise TypeError("expected a list of strings, got a string")
         if values and values[0] is None and values.count(None) == len(values):
@@ -132,7 +128,7 @@ def check_records(records: Sequence[Any], host: str, cls: type) -> None:
         raise StoreInputError(f"{what}: expected {what} records, got {odd}")
 
 
-def records_table(records: Sequence[Any], host: str, cls: type, cols: Sequence[ColumnSpec]) -> pa.Table:
+def records_table(records: Sequence[Any], host: str, cls: type, cols: tuple[ColumnSpec, ...]) -> pa.Table:
     """Arrow table of records of one class, columns in table order (``host`` first)."""
     what = cls.__name__
     check_records(records, host, cls)
@@ -151,13 +147,10 @@ def records_table(records: Sequence[Any], host: str, cls: type, cols: Sequence[C
     return pa.Table.from_arrays(arrays, names=[c.name for c in cols])
 
 
-def flows_table(records: Sequence[FlowRecord], host: str, pack: bool = True) -> pa.Table:
+def flows_table(records: Sequence[FlowRecord], host: str) -> pa.Table:
     """Validated Arrow table of flow records (times finite, ordered, at most 31 days apart), with the
-    stored sort keys (:data:`~flowradar.store.schema.FLOW_SORT_KEYS`) after the record columns;
-    ``pack``: the fields of FLOW_EXTRA already in the ``extra`` column (else the backend's insert
-    packs them, see :func:`~flowradar.store.extra.extra_sql`)."""
-    table = records_table(records, host, FlowRecord, FLOW_RECORD_COLUMNS)
-    table = pack_extra(table) if pack else table
+    stored sort keys (:data:`~flowradar.store.schema.FLOW_SORT_KEYS`) after the record columns."""
+    table = records_table(records, host, FlowRecord, FLOW_COLUMNS)
     if len(table):
         first = table["ts_first"].to_numpy()
         last = table["ts_last"].to_numpy()
@@ -356,14 +349,3 @@ def to_record(cls: type, flat: dict[str, Any]) -> Any:
         return FlowRecord(**parts[""], l7=L7Facts(**parts["l7"]), enrich=Enrichment(**parts["enrich"]))
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})
-
-
-_FLOW_ORDER = tuple(["host", *(c.name for c in FLOW_RECORD_COLUMNS[1:])])
-
-
-def flow_dict(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
-    """A JSON-ready dict of one stored flow row, its ``extra`` fields spread back, in record field
-    order (``host`` first)."""
-    item = row_dict(names, row, FLOW_COLUMNS)
-    spread_extra(item, item.pop(FLOW_EXTRA_COLUMN.name, None))
-    return {name: item[name] for name in _FLOW_ORDER if name in item}

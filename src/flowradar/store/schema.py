@@ -77,20 +77,7 @@ def record_columns(cls: type) -> tuple[ColumnSpec, ...]:
     return tuple(out)
 
 
-FLOW_RECORD_COLUMNS = record_columns(FlowRecord)
-"""Every field of a flow record as a column (the table layout before migration 4)."""
-FLOW_EXTRA: tuple[str, ...] = (
-    *("app_by", "tls_alpn", "tls_versions_offered", "tls_version", "tls_cipher", "tls_ja3", "tls_ja3s"),
-    *("tls_ja4", "tls_ech", "quic_version", "dns_queries", "dns_qtypes", "dns_answers", "dns_rcode"),
-    *("http_method", "http_path", "http_user_agent", "http_referer", "http_status", "http_content_type"),
-    *("http_requests", "http_hosts", "http_user_agents", "ssh_client", "ssh_server", "dhcp_hostname"),
-    *("l7_error", "name_source", "tracker", "tracker_category", "intel", "benign"),
-)
-"""Flow fields stored in the ``extra`` JSON column (see :mod:`flowradar.store.extra`): rarely set and
-never filtered, sorted or searched on by the flow queries."""
-FLOW_EXTRA_COLUMN = ColumnSpec("extra", "json", True, "fields of FLOW_EXTRA that differ from their default")
-FLOW_COLUMNS = (*(c for c in FLOW_RECORD_COLUMNS if c.name not in FLOW_EXTRA), FLOW_EXTRA_COLUMN)
-"""The stored columns of a flow record (the fields of FLOW_EXTRA in one JSON column, last)."""
+FLOW_COLUMNS = record_columns(FlowRecord)
 CONNECTION_COLUMNS = record_columns(Connection)
 METRICS_COLUMNS = record_columns(HostMetrics)
 ALERT_COLUMNS = record_columns(Alert)
@@ -235,51 +222,22 @@ def _v3_sort_keys(dialect: Dialect) -> list[str]:
     return [*steps, f"UPDATE flows SET {sets}"]
 
 
-def _v4_extra(dialect: Dialect, existing: frozenset[str]) -> list[str]:
-    """The rarely set flow fields moved into the ``extra`` JSON column (rows already stored keep
-    their values there); a table made after this change has no such columns to move."""
-    from flowradar.store.extra import extra_sql  # extra derives its checks from this module
-
-    present = [n for n in FLOW_EXTRA if n in existing]
-    if not present:
-        return [f"ALTER TABLE flows ADD COLUMN IF NOT EXISTS extra {SQL_TYPES[dialect]['json']}"]
-    if dialect == "postgresql":  # in place: the indexes stay
-        steps = [f"ALTER TABLE flows ADD COLUMN IF NOT EXISTS extra {SQL_TYPES[dialect]['json']}"]
-        steps.append(f"UPDATE flows SET extra = {extra_sql(dialect, present)}")
-        return steps + [f"ALTER TABLE flows DROP COLUMN {quote(n)}" for n in present]
-    # DuckDB refuses to commit an UPDATE and a DROP COLUMN of one table together: copy it instead
-    order = [c.name for c in (*FLOW_RECORD_COLUMNS, *FLOW_SORT_KEYS)]
-    keep = sorted(
-        existing - set(present) - {"extra"}, key=lambda n: (order.index(n) if n in order else len(order), n)
-    )
-    cols = ", ".join(quote(n) for n in keep)
-    return [
-        f"CREATE TABLE flows_v4 AS SELECT {cols}, {extra_sql(dialect, present)} AS extra FROM flows",
-        "DROP TABLE flows",
-        "ALTER TABLE flows_v4 RENAME TO flows",
-    ]
-
-
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, "tables for records, rollups (and their dirty buckets), hosts, batches, users and tokens"),
     (2, "indexes for the dashboard queries"),
     (3, "stored sort keys of flows (bytes, packets, duration)"),
-    (4, "rarely set flow fields in one JSON column (extra)"),
 )
 """(version, description) of every migration, in order."""
 
 
-def migration_steps(dialect: Dialect, version: int, flow_columns: frozenset[str] = frozenset()) -> list[str]:
-    """The SQL statements of one migration version for a dialect (``flow_columns``: the columns the
-    flows table has before it)."""
+def migration_steps(dialect: Dialect, version: int) -> list[str]:
+    """The SQL statements of one migration version for a dialect."""
     if version == 1:
         return _v1(dialect)
     if version == 2:
         return _v2_indexes(dialect)
     if version == 3:
         return _v3_sort_keys(dialect)
-    if version == 4:
-        return _v4_extra(dialect, flow_columns)
     raise ValueError(f"no migration {version}")
 
 

@@ -62,14 +62,6 @@ class SqlStore(QueryMixin):
     def migrate(self) -> int:
         """Apply the migrations not yet recorded in schema_version, then add new record columns."""
 
-        def columns(tx: Tx, table: str) -> frozenset[str]:
-            names = tx.fetch(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_name = ? AND table_schema = current_schema()",
-                (table,),
-            )[1]
-            return frozenset(str(r[0]) for r in names)
-
         def op(tx: Tx) -> int:
             self._lock_migrations(tx)
             tx.execute(SCHEMA_VERSION_TABLE)
@@ -77,14 +69,19 @@ class SqlStore(QueryMixin):
             for version, description in MIGRATIONS:
                 if version in done:
                     continue
-                for sql in migration_steps(self.dialect, version, columns(tx, "flows")):
+                for sql in migration_steps(self.dialect, version):
                     tx.execute(sql)
                 tx.execute(
                     "INSERT INTO schema_version (version, description, applied) VALUES (?, ?, ?)",
                     (version, description, time.time()),
                 )
             for table, cols in RECORD_TABLES.items():
-                for sql in missing_columns(self.dialect, table, set(columns(tx, table)), cols):
+                names = tx.fetch(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = ? AND table_schema = current_schema()",
+                    (table,),
+                )[1]
+                for sql in missing_columns(self.dialect, table, {str(r[0]) for r in names}, cols):
                     tx.execute(sql)
             return MIGRATIONS[-1][0]
 
@@ -149,9 +146,7 @@ class SqlStore(QueryMixin):
             return BatchCounts()
         if self.stream_flows and flows:  # checked here; each part's values while streaming
             check_records(flows, host, FlowRecord)
-        ready = None
-        if flows and not self.stream_flows:
-            ready = FlowBatch.of(flows_table(flows, host, pack=not self.packs_extra))
+        ready = None if self.stream_flows or not flows else FlowBatch.of(flows_table(flows, host))
         times = _times(tables)
 
         def op(tx: Tx) -> BatchCounts:
@@ -179,9 +174,6 @@ class SqlStore(QueryMixin):
 
         return self._run(op)
 
-    packs_extra = False
-    """The backend's bulk insert into flows makes the ``extra`` column from the FLOW_EXTRA columns
-    itself (DuckDB, in SQL: cheaper than Arrow kernels here); else flow tables come packed."""
     stream_flows = False
     """Convert flow records inside the transaction, part by part, each part sent while the next is
     converted (PostgreSQL: the server stores one part while this process converts the next); else

@@ -120,7 +120,7 @@ class BeaconDetector:
             self._pairs.move_to_end(key)
         s.times.append(t)
         s.sizes.append(size)
-        s.recent.append(row)
+        s.recent.append(row.copy())  # a copy: a view would keep its whole batch alive
         self._dirty[key] = None
 
     def _score_due(self, now: float) -> list[Alert]:

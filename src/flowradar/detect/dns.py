@@ -134,7 +134,7 @@ class DnsDetector:
         if len(sample.names) < 500 and sub not in sample.names[-5:]:
             sample.names.append(sub)
         if len(sample.flow_rows) < 10:
-            sample.flow_rows.append(row)
+            sample.flow_rows.append(row.copy())  # a copy: a view would keep its whole batch alive
 
     def _tunnel_alerts(
         self, keys: list[int], items: list[int], times: list[float], now: float

@@ -35,8 +35,8 @@ class Series:
     by_name: bool
     times: list[float] = field(default_factory=list)
     sizes: list[float] = field(default_factory=list)
-    recent: deque[np.void] = field(default_factory=lambda: deque(maxlen=10))
-    """The latest rows (evidence)."""
+    recent: deque[R.UidKey] = field(default_factory=lambda: deque(maxlen=10))
+    """The latest flows (evidence)."""
     scored_at: float = float("-inf")
 
 
@@ -89,13 +89,12 @@ class BeaconDetector:
         times = (sub["first"] / 1e9).tolist()
         sizes = sub["bytes"][:, 0].astype(np.float64).tolist()
         facts = batch.facts
-        for i, fid in enumerate(sub["id"].tolist()):
-            row = rows[int(idx[i])]
-            self._point((srcs[i], dsts[i]), False, times[i], sizes[i], row)
-            f = facts.get(fid)
+        for i, key in enumerate(R.uid_keys(sub)):
+            self._point((srcs[i], dsts[i]), False, times[i], sizes[i], key)
+            f = facts.get(key[0])
             name = f and (f.tls_sni or f.http_host)
             if name:
-                self._point((srcs[i], name.lower()), True, times[i], sizes[i], row)
+                self._point((srcs[i], name.lower()), True, times[i], sizes[i], key)
 
     def _text(self, addr: np.ndarray, ver: np.ndarray) -> list[str]:
         """Text of each address of a column (memoised: a few hosts make most pairs)."""
@@ -110,7 +109,7 @@ class BeaconDetector:
             out.append(text)
         return out
 
-    def _point(self, key: tuple[str, str], by_name: bool, t: float, size: float, row: np.void) -> None:
+    def _point(self, key: tuple[str, str], by_name: bool, t: float, size: float, flow: R.UidKey) -> None:
         s = self._pairs.get(key)
         if s is None:
             s = self._pairs[key] = Series(key[0], key[1], by_name)
@@ -120,7 +119,7 @@ class BeaconDetector:
             self._pairs.move_to_end(key)
         s.times.append(t)
         s.sizes.append(size)
-        s.recent.append(row.copy())  # a copy: a view would keep its whole batch alive
+        s.recent.append(flow)
         self._dirty[key] = None
 
     def _score_due(self, now: float) -> list[Alert]:
@@ -162,7 +161,7 @@ class BeaconDetector:
             identifier=f"beacon:{s.src}:{s.peer}",
             message=f"{s.src} beacons to {what} {s.peer}: score {r.score:.2f} "
             f"over {len(s.times)} connections",
-            evidence=[R.uid_of(row) for row in s.recent],
+            evidence=[R.uid_from(k) for k in s.recent],
             first_seen=s.times[0],
             last_seen=s.times[-1],
             trigger_ts=s.times[-1],

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from flowradar.engine.records import flow_uid, row_uid
 from flowradar.engine.records import ip_text as ip_text
-from flowradar.engine.records import row_uid
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -124,6 +124,22 @@ def text_of(addr: np.ndarray, ver: np.ndarray, index: int) -> str:
 def uids(rows: np.ndarray, limit: int = 10) -> list[str]:
     """Flow uids of the first ``limit`` rows (the ids FlowRecords carry)."""
     return [row_uid(rows[i]) for i in range(min(limit, len(rows)))]
+
+
+UidKey = tuple[int, int, int, bytes, bytes]
+"""What a flow's uid is made of (id, first packet ns, protocol, source, destination): plain values
+that, unlike a row of a batch, do not keep the whole batch alive."""
+
+
+def uid_keys(rows: np.ndarray) -> list[UidKey]:
+    """The :data:`UidKey` of each row."""
+    cols = (rows["id"], rows["first"], rows["proto"], rows["src"], rows["dst"])
+    return list(zip(*(c.tolist() for c in cols), strict=True))
+
+
+def uid_from(key: UidKey) -> str:
+    """Flow uid of a :data:`UidKey`."""
+    return flow_uid(*key)
 
 
 def uid_of(row: np.void) -> str:

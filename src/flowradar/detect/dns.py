@@ -13,6 +13,7 @@ Reverse lookups (in-addr.arpa, ip6.arpa) and local names (.local, .lan, .home.ar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -46,6 +47,19 @@ def entropy(text: str) -> float:
         return 0.0
     n = len(text)
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+@functools.lru_cache(maxsize=65536)
+def _subdomain(question: str) -> tuple[str, str, int] | None:
+    """(registered domain, subdomain, hash of the subdomain) of a question name; None for names
+    that are skipped (reverse lookups, local names, single labels) or have no subdomain. Memoised:
+    the same names are asked again and again."""
+    name = question.lower().strip(".")
+    if not name or name.endswith(_SKIP_SUFFIXES) or "." not in name:
+        return None
+    domain = registered_domain(name)
+    sub = name[: -len(domain)].rstrip(".")
+    return (domain, sub, _hash(sub)) if sub else None
 
 
 def _hash(text: str) -> int:
@@ -116,16 +130,13 @@ class DnsDetector:
         items: list[int],
         times: list[float],
     ) -> None:
-        name = q.lower().strip(".")
-        if not name or name.endswith(_SKIP_SUFFIXES) or "." not in name:
+        split = _subdomain(q)
+        if split is None:
             return
-        domain = registered_domain(name)
-        sub = name[: -len(domain)].rstrip(".")
-        if not sub:
-            return
+        domain, sub, sub_hash = split
         key = _hash(f"{client}|{domain}")
         keys.append(key)
-        items.append(_hash(sub))
+        items.append(sub_hash)
         sample = self._samples.get(key)
         if sample is None:
             sample = self._samples[key] = _Sample(client, domain)

@@ -11,10 +11,7 @@
  * Every read goes through the view's length. No global mutable state: the protocol names live in
  * the module state. Inputs the kernel does not take (payload not exactly bytes, a port not an int
  * that fits a C long long, transport not a str) raise TypeError, and appid falls back to Python. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "kernel_common.h"
 
 enum { NONE = -1, P_BITTORRENT, P_DHCP, P_DHCPV6, P_DNS, P_DTLS, P_FTP, P_HTTP, P_HTTP_PROXY, P_IMAP,
        P_IPSEC, P_KERBEROS, P_LDAP, P_LLMNR, P_MDNS, P_MQTT, P_MYSQL, P_NETBIOS, P_NTP, P_OPENVPN, P_POP3,
@@ -101,6 +98,8 @@ static int udp_port(long long port) {  /* appid_ports.UDP_PORTS */
 /* --- the module ----------------------------------------------------------------------------------------- */
 
 typedef struct { PyObject *names; } State;  /* tuple of interned protocol names, by enum value */
+#define STATE_REFS(X) X(names)
+KC_MODULE_GC(State, STATE_REFS)
 
 /* 0 tcp, 1 udp, 2 another str; -1 (TypeError set) when the arguments are not what the kernel takes */
 static int parse(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, Q *q) {
@@ -175,23 +174,9 @@ static PyMethodDef METHODS[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static int traverse(PyObject *module, visitproc visit, void *arg) {
-    State *st = PyModule_GetState(module);
-    Py_VISIT(st ? st->names : NULL);
-    return 0;
-}
-
-static int clear(PyObject *module) {
-    State *st = PyModule_GetState(module);
-    if (st) Py_CLEAR(st->names);
-    return 0;
-}
-
-static void free_module(void *module) { clear((PyObject *)module); }
-
 static struct PyModuleDef MODULE = {
     PyModuleDef_HEAD_INIT, "_appidc", "Compiled application-protocol classifier (see appid.py).",
-    sizeof(State), METHODS, NULL, traverse, clear, free_module,
+    sizeof(State), METHODS, NULL, module_traverse, module_clear, module_free,
 };
 
 PyMODINIT_FUNC PyInit__appidc(void) {

@@ -8,11 +8,8 @@
  * http.py must be mirrored here. Every read is bounded by the buffered length; the module holds no
  * mutable global state (interned names and DissectError live in the module state).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
+#include "kernel_common.h"
 #include <stdlib.h>
-#include <string.h>
 
 enum {
     MAX_REQUESTS = 100,
@@ -66,6 +63,11 @@ typedef struct {
     PyObject *tcp;
     PyObject *attr[A_COUNT];
 } State;
+
+/* (the attribute names are visited too: harmless for strings, and every reference is listed) */
+#define STATE_REFS(X)  \
+    X(dissect_error) X(tcp) for (int i = 0; i < A_COUNT; i++) X(attr[i])
+KC_MODULE_GC(State, STATE_REFS)
 
 #include "httpc_stream.h"
 
@@ -233,22 +235,6 @@ static PyType_Spec flow_spec = {
 
 /* ------------------------------------------------------------------ module */
 
-static int module_traverse(PyObject *m, visitproc visit, void *arg) {
-    State *st = PyModule_GetState(m);
-    Py_VISIT(st->dissect_error);
-    return 0;
-}
-
-static int module_clear(PyObject *m) {
-    State *st = PyModule_GetState(m);
-    Py_CLEAR(st->dissect_error);
-    Py_CLEAR(st->tcp);
-    for (int i = 0; i < A_COUNT; i++) Py_CLEAR(st->attr[i]);
-    return 0;
-}
-
-static void module_free(void *m) { module_clear((PyObject *)m); }
-
 static int module_exec(PyObject *m) {
     State *st = PyModule_GetState(m);
     PyObject *base = PyImport_ImportModule("flowradar.engine.dissect.base");
@@ -282,12 +268,9 @@ static int module_exec(PyObject *m) {
         Py_DECREF(methods);
         return -1;
     }
-    if (PyModule_AddIntConstant(m, "MAX_REQUESTS", MAX_REQUESTS) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_STREAM", MAX_STREAM) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_HEAD", MAX_HEAD) < 0) {
-        return -1;
-    }
-    return 0;
+    const KcInt ints[] = {{"MAX_REQUESTS", MAX_REQUESTS}, {"MAX_STREAM", MAX_STREAM}, {"MAX_HEAD", MAX_HEAD},
+                          {NULL, 0}};
+    return kc_add_ints(m, ints);
 }
 
 static PyModuleDef_Slot module_slots[] = {

@@ -12,10 +12,7 @@
  * hello_facts (tls.hello_facts), which raises the DissectError naming the defect.
  *
  * Every read is bounded by the buffer length; nothing here is global and mutable. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "kernel_common.h"
 
 #define MAX_PACKETS 32     /* tls.MAX_PACKETS */
 #define MAX_HELLO 32768    /* tls.MAX_HELLO */
@@ -30,8 +27,8 @@
 
 typedef const unsigned char *Bytes;
 
-#define U16(b, i) (((unsigned)(b)[i] << 8) | (b)[(i) + 1])
-#define U24(b, i) (((Py_ssize_t)(b)[i] << 16) | ((Py_ssize_t)(b)[(i) + 1] << 8) | (b)[(i) + 2])
+#define U16(b, i) kc_u16((b) + (i))
+#define U24(b, i) kc_u24((b) + (i))
 
 /* ------------------------------------------------------------------------------------------ */
 /* Kernel: the Python callables and the fingerprint caches shared by a run's dissectors.        */
@@ -163,25 +160,7 @@ static int Kernel_init(Kernel *k, PyObject *args, PyObject *kwds) {
     return 0;
 }
 
-static int Kernel_traverse(Kernel *k, visitproc visit, void *arg) {
-#define VISIT(f) Py_VISIT(k->f);
-    KERNEL_REFS(VISIT)
-#undef VISIT
-    return 0;
-}
-
-static int Kernel_clear(Kernel *k) {
-#define CLEAR(f) Py_CLEAR(k->f);
-    KERNEL_REFS(CLEAR)
-#undef CLEAR
-    return 0;
-}
-
-static void Kernel_dealloc(Kernel *k) {
-    PyObject_GC_UnTrack(k);
-    Kernel_clear(k);
-    Py_TYPE(k)->tp_free((PyObject *)k);
-}
+KC_GC_METHODS(Kernel, KERNEL_REFS)
 
 static PyMethodDef Kernel_methods[] = {
     {"dissector", (PyCFunction)Kernel_dissector, METH_NOARGS,
@@ -206,15 +185,7 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_tlsc", "Compiled
                                        NULL};
 
 PyMODINIT_FUNC PyInit__tlsc(void) {
-    if (PyType_Ready(&KernelType) < 0 || PyType_Ready(&DissectorType) < 0) return NULL;
-    PyObject *m = PyModule_Create(&moduledef);
-    if (m == NULL) return NULL;
-    if (PyModule_AddObjectRef(m, "Kernel", (PyObject *)&KernelType) < 0 ||
-        PyModule_AddObjectRef(m, "Dissector", (PyObject *)&DissectorType) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_PACKETS", MAX_PACKETS) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_HELLO", MAX_HELLO) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    PyTypeObject *const types[] = {&KernelType, &DissectorType, NULL};
+    const KcInt ints[] = {{"MAX_PACKETS", MAX_PACKETS}, {"MAX_HELLO", MAX_HELLO}, {NULL, 0}};
+    return kc_module_create(&moduledef, types, ints);
 }

@@ -23,11 +23,7 @@ static inline int at(Q *q, V v, int64_t i) {
 }
 static inline int get(V v, int64_t i) { return 0 <= i && i < v.n ? v.b[i] : -1; }  /* -1: past the end */
 /* int.from_bytes(p[o:o+k], "big"): a short slice gives the bytes that are there */
-static inline uint64_t be(V v, int64_t o, int k) {
-    uint64_t x = 0;
-    for (int64_t i = o < 0 ? v.n : o; i < o + k && i < v.n; i++) x = x << 8 | v.b[i];
-    return x;
-}
+static inline uint64_t be(V v, int64_t o, int k) { return kc_be(v.b, v.n, o, k); }
 static inline int64_t u16(V v, int64_t o) { return (int64_t)be(v, o, 2); }
 static inline int64_t u32(V v, int64_t o) { return (int64_t)be(v, o, 4); }
 static inline int eq_at(V v, int64_t o, const char *s, int64_t k) {  /* p[o:o+k] == s */

@@ -5,10 +5,8 @@
 #ifndef FLOWRADAR_DNSC_WIRE_H
 #define FLOWRADAR_DNSC_WIRE_H
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "kernel_common.h"
 #include <arpa/inet.h>
-#include <string.h>
 
 #define MESSAGE_STEPS 4096
 #define NAME_STEPS 512
@@ -52,8 +50,6 @@ typedef struct {
     Py_ssize_t cache_pos[MAX_CACHE];
     PyObject *cache_name[MAX_CACHE];
 } Reader;
-
-static inline unsigned u16(const unsigned char *p) { return ((unsigned)p[0] << 8) | p[1]; }
 
 /* A name's joined labels as shown: printable ASCII lower-cased here, anything else by render. */
 static PyObject *render(Kernel *k, const char *buf, Py_ssize_t len) {
@@ -272,10 +268,10 @@ static int rdata(Reader *r, unsigned rtype, Py_ssize_t pos, Py_ssize_t rdlen, Py
     int named = rtype == 2 || rtype == 5 || rtype == 6 || rtype == 12 || rtype == 39;
     if (rtype == 15 && rdlen > 2) {
         if ((rc = name(r, pos + 2, rdlen - 2, &nm, &end)) != OK) return rc;
-        *out = PyUnicode_FromFormat("%u %U", u16(p), nm);
+        *out = PyUnicode_FromFormat("%u %U", kc_u16(p), nm);
     } else if (rtype == 33 && rdlen > 6) {
         if ((rc = name(r, pos + 6, rdlen - 6, &nm, &end)) != OK) return rc;
-        *out = PyUnicode_FromFormat("%u %u %u %U", u16(p), u16(p + 2), u16(p + 4), nm);
+        *out = PyUnicode_FromFormat("%u %u %u %U", kc_u16(p), kc_u16(p + 2), kc_u16(p + 4), nm);
     } else if (named && rdlen > 0) {
         return name(r, pos, rdlen, out, &end);
     } else {
@@ -290,7 +286,7 @@ static int rdata(Reader *r, unsigned rtype, Py_ssize_t pos, Py_ssize_t rdlen, Py
 static int read_message(Reader *r, Question *qs, int *nq, Answer *as, int *na) {
     const unsigned char *d = r->d;
     const Py_ssize_t n = r->n;
-    unsigned qdcount = u16(d + 4), ancount = u16(d + 6);
+    unsigned qdcount = kc_u16(d + 4), ancount = kc_u16(d + 6);
     Py_ssize_t pos = 12;
     PyObject *nm, *value;
     int rc;
@@ -301,18 +297,18 @@ static int read_message(Reader *r, Question *qs, int *nq, Answer *as, int *na) {
             return pos + 4 > n ? CUT : DECLINE;
         }
         qs[*nq].name = nm;
-        qs[(*nq)++].type = u16(d + pos);
+        qs[(*nq)++].type = kc_u16(d + pos);
         pos += 4;
     }
     for (unsigned i = 0; i < ancount; i++) {
         if ((rc = name(r, pos, 0, &nm, &pos)) != OK) return rc;
-        if (pos + 10 > n || pos + 10 + u16(d + pos + 8) > n) {
+        if (pos + 10 > n || pos + 10 + kc_u16(d + pos + 8) > n) {
             Py_DECREF(nm);
             return CUT;
         }
-        unsigned rtype = u16(d + pos);
-        unsigned long ttl = ((unsigned long)u16(d + pos + 4) << 16) | u16(d + pos + 6);
-        Py_ssize_t rdlen = u16(d + pos + 8);
+        unsigned rtype = kc_u16(d + pos);
+        unsigned long ttl = ((unsigned long)kc_u16(d + pos + 4) << 16) | kc_u16(d + pos + 6);
+        Py_ssize_t rdlen = kc_u16(d + pos + 8);
         pos += 10;
         if ((rc = rdata(r, rtype, pos, rdlen, &value)) != OK || *na == MAX_ANSWERS) {
             if (rc == OK) Py_DECREF(value);

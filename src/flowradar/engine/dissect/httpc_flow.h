@@ -34,10 +34,7 @@ static int load_requests(Ctx *c) {
 }
 
 static int set_attr(Ctx *c, int attr, PyObject *value) { /* steals value */
-    if (value == NULL) return -1;
-    int rc = PyObject_SetAttr(c->facts, c->st->attr[attr], value);
-    Py_DECREF(value);
-    return rc;
+    return kc_set_attr(c->facts, c->st->attr[attr], value);
 }
 
 /* `if value and value not in facts.<attr>: facts.<attr>.append(value)` */

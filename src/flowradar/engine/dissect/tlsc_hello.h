@@ -180,13 +180,6 @@ static PyObject *alpn_list(Bytes b, Range r) {
     return list;
 }
 
-static int set_attr(PyObject *facts, PyObject *name, PyObject *value) {
-    if (value == NULL) return -1;
-    int rc = PyObject_SetAttr(facts, name, value);
-    Py_DECREF(value);
-    return rc;
-}
-
 /* tls_hello._client_hello, then tls.client_hello_facts(..., "t"). */
 static int client_hello(Kernel *k, Bytes b, Py_ssize_t n, PyObject *facts) {
     Py_ssize_t p, end, q;
@@ -269,10 +262,10 @@ static int client_hello(Kernel *k, Bytes b, Py_ssize_t n, PyObject *facts) {
     Py_DECREF(key);
     if (prints == NULL) return -1;
     PyObject *name = sni.present ? sni_text(b + sni.p, sni.q - sni.p) : Py_NewRef(Py_None);
-    int rc = set_attr(facts, k->s_sni, name);
-    rc = rc < 0 ? rc : set_attr(facts, k->s_alpn, alpn_list(b, alpn_all));
+    int rc = kc_set_attr(facts, k->s_sni, name);
+    rc = rc < 0 ? rc : kc_set_attr(facts, k->s_alpn, alpn_list(b, alpn_all));
     rc = rc < 0 ? rc : PyObject_SetAttr(facts, k->s_ech, ech ? Py_True : Py_False);
-    rc = rc < 0 ? rc : set_attr(facts, k->s_versions, PySequence_List(PyTuple_GET_ITEM(prints, 0)));
+    rc = rc < 0 ? rc : kc_set_attr(facts, k->s_versions, PySequence_List(PyTuple_GET_ITEM(prints, 0)));
     rc = rc < 0 ? rc : PyObject_SetAttr(facts, k->s_ja3, PyTuple_GET_ITEM(prints, 1));
     rc = rc < 0 ? rc : PyObject_SetAttr(facts, k->s_ja4, PyTuple_GET_ITEM(prints, 2));
     Py_DECREF(prints);

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.engine.dissect.test_appid import SEEDS, SPEC_CASES, der, nb_name
 
 from flowradar.engine.analyze import analyze_capture
-from flowradar.engine.dissect import _appidc, appid
+from flowradar.engine.dissect import _appidc, appid, appid_binary
 from flowradar.engine.dissect.appid_ports import TCP_PORTS, UDP_PORTS
 from flowradar.engine.dissect.appid_ports import guess_by_port as reference_guess_by_port
 
@@ -227,13 +227,26 @@ def test_random_bytes(transport: str, orig: int, resp: int, payload: bytes) -> N
     agree(transport, orig, resp, payload)
 
 
-def test_a_check_that_raises_ends_the_chain() -> None:
-    """_ldap reads past the end of a 7-byte SEQUENCE whose content is one byte (IndexError): the
-    reference's guard answers None without running the checks after it, and so does the kernel."""
+def test_a_short_ldap_sequence_does_not_end_the_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: _ldap read past the end of a 7-byte SEQUENCE whose content is one byte
+    (IndexError), and the reference's guard answered None without running the checks after it (the
+    kernel copied that). Now no check raises: _ldap says no and the chain goes on, in both."""
     payload = b"\x30\x84\x00\x00\x00\x01\x02"
-    with pytest.raises(IndexError):
-        appid._guess("udp", 50000, 40000, payload)
-    assert agree("udp", 50000, 40000, payload) is None
+    assert appid_binary._ldap(payload, 50000, 40000, True) is None
+    for transport in ("tcp", "udp"):
+        for orig, resp in [(50000, 40000), (50000, 389), (389, 50000), (50000, 161), (50000, 1194)]:
+            agree(transport, orig, resp, payload)  # unguarded inside: the reference's _guess
+            assert appid._guess(transport, orig, resp, payload) is None
+    # a check after _ldap now sees the payload (the guard used to swallow the chain before it)
+    seen: list[bytes] = []
+
+    def last(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
+        seen.append(p)
+        return "wireguard"
+
+    monkeypatch.setattr(appid, "_UDP_CHECKS", (*appid._UDP_CHECKS, last))
+    assert appid.reference_guess_by_payload("udp", 50000, 40000, payload) == "wireguard"
+    assert seen == [payload]
 
 
 # --- real payloads: every one the engine classifies in the corpus ------------------------------------

@@ -3,10 +3,10 @@
  * A line-by-line port of the signature checks in appid_binary.py and appid_text.py (the readable
  * reference and the specification; tests/engine/dissect/test_appid_kernel.py holds the two to the
  * same answer on every input). The checks run in the reference's order and keep its Python
- * semantics: a slice past the end is short (be() reads what is there, as int.from_bytes does), and
- * the one subscript the reference can push past the end (_ldap) marks the call as raised, which
- * makes the answer None as appid.guess_by_payload's exception guard does. The regular expressions
- * of the reference are written out as the deterministic scans they amount to.
+ * semantics: a slice past the end is short (be() reads what is there, as int.from_bytes does). No
+ * check of the reference raises (each subscript is guarded), so the chain always runs on to the next
+ * check, here as there. The regular expressions of the reference are written out as the
+ * deterministic scans they amount to.
  *
  * Every read goes through the view's length. No global mutable state: the protocol names live in
  * the module state. Inputs the kernel does not take (payload not exactly bytes, a port not an int
@@ -123,7 +123,6 @@ static int parse(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, Q *q)
         PyErr_SetString(PyExc_TypeError, "transport must be str");
         return -1;
     }
-    q->raised = 0;
     q->udp = PyUnicode_CompareWithASCIIString(t, "udp") == 0;
     return q->udp ? 1 : PyUnicode_CompareWithASCIIString(t, "tcp") == 0 ? 0 : 2;
 }
@@ -146,7 +145,6 @@ static PyObject *guess(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     if (p.n == 0 || transport == 2) Py_RETURN_NONE;
     for (const Check *c = transport ? UDP_CHECKS : TCP_CHECKS; *c; c++) {
         int found = (*c)(p, &q);
-        if (q.raised) Py_RETURN_NONE;  /* the reference raised: its guard answers None */
         if (found != NONE) return name(module, found);
     }
     Py_RETURN_NONE;

@@ -251,7 +251,9 @@ _LDAP_OPS = frozenset({0x42, 0x4A, 0x50, 0x73, 0x77, 0x78, 0x79, *range(0x60, 0x
 def _ldap(p: bytes, orig: int, resp: int, udp: bool) -> str | None:
     """LDAPMessage (RFC 4511 4.1.1): SEQUENCE { messageID INTEGER, protocolOp [APPLICATION n] }."""
     seq = _ber_seq(p)
-    if seq is None or p[seq[0]] != 0x02 or not 1 <= p[seq[0] + 1] <= 4:
+    # the messageID's tag and length octets may lie past the end (a SEQUENCE that ends the payload
+    # right after its own length): checked, so that the check cannot raise and the next ones run
+    if seq is None or seq[0] + 2 > len(p) or p[seq[0]] != 0x02 or not 1 <= p[seq[0] + 1] <= 4:
         return None
     o = seq[0] + 2 + p[seq[0] + 1]
     return "ldap" if o < seq[1] and p[o] in _LDAP_OPS else None

@@ -169,19 +169,19 @@ static int ber_seq(V p, int64_t *start, int64_t *end) {
 static int c_snmp(V p, Q *q) {
     int64_t s, e, val, next;
     if (!ber_seq(p, &s, &e) || !eq_at(p, s, "\x02\x01", 2) || s + 4 > p.n) return NONE;
-    int64_t o = s + 3, version = at(q, p, s + 2);
-    if (version == 3) return at(q, p, o) == 0x30 ? P_SNMP : NONE;
+    int64_t o = s + 3, version = p.b[s + 2]; /* s + 4 <= p.n */
+    if (version == 3) return p.b[o] == 0x30 ? P_SNMP : NONE;
     int64_t pdu = p.n;
-    if (version <= 1 && at(q, p, o) == 0x04 && ber_len(p, o + 1, &val, &next)) pdu = val + next;
-    return pdu < p.n && IN(at(q, p, pdu), 0xA0, 0xA8) ? P_SNMP : NONE;
+    if (version <= 1 && p.b[o] == 0x04 && ber_len(p, o + 1, &val, &next)) pdu = val + next;
+    return 0 <= pdu && pdu < p.n && IN(p.b[pdu], 0xA0, 0xA8) ? P_SNMP : NONE;
 }
 
 static int c_ldap(V p, Q *q) {
     int64_t s, e;
-    if (!ber_seq(p, &s, &e) || at(q, p, s) != 0x02 || !IN(at(q, p, s + 1), 1, 4)) return NONE;
-    int64_t o = s + 2 + at(q, p, s + 1);
+    if (!ber_seq(p, &s, &e) || s + 2 > p.n || p.b[s] != 0x02 || !IN(p.b[s + 1], 1, 4)) return NONE;
+    int64_t o = s + 2 + p.b[s + 1];
     if (o >= e) return NONE;
-    int op = at(q, p, o);
+    int op = p.b[o]; /* o < e <= p.n */
     return op == 0x42 || op == 0x4A || op == 0x50 || IN(op, 0x60, 0x6F) || op == 0x73 || IN(op, 0x77, 0x79)
                ? P_LDAP : NONE;
 }

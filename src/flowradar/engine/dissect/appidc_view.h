@@ -4,7 +4,7 @@
 #define FLOWRADAR_APPIDC_VIEW_H
 
 typedef struct { const uint8_t *b; int64_t n; } V;               /* bytes b[0:n] */
-typedef struct { long long orig, resp; int udp, raised; } Q;     /* one call: ports, transport, fault */
+typedef struct { long long orig, resp; int udp; } Q;             /* one call: ports, transport */
 
 #define HAS(q, port) ((q)->orig == (port) || (q)->resp == (port))
 #define IN(x, lo, hi) ((lo) <= (x) && (x) <= (hi))
@@ -15,12 +15,6 @@ typedef struct { long long orig, resp; int udp, raised; } Q;     /* one call: po
 
 static inline V sub(V v, int64_t o) { return o >= v.n ? (V){v.b, 0} : (V){v.b + o, v.n - o}; }
 static inline V cut(V v, int64_t k) { return (V){v.b, k < v.n ? k : v.n}; }  /* v[:k] */
-/* p[i], noting an IndexError the reference would raise */
-static inline int at(Q *q, V v, int64_t i) {
-    if (i < 0) i += v.n;
-    if (i < 0 || i >= v.n) { q->raised = 1; return 0; }
-    return v.b[i];
-}
 static inline int get(V v, int64_t i) { return 0 <= i && i < v.n ? v.b[i] : -1; }  /* -1: past the end */
 /* int.from_bytes(p[o:o+k], "big"): a short slice gives the bytes that are there */
 static inline uint64_t be(V v, int64_t o, int k) { return kc_be(v.b, v.n, o, k); }

@@ -326,7 +326,7 @@ def head_ending_at(end: int) -> bytes:
         one_way(b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"z" * 9000 + b"\r\n" + GET, 1000),
         one_way(b"no request line here " * 1000, 1400),
         one_way(b"\x00binary", 3),
-        one_way(b"GET" + b"\r" * 14 + b"\xff\xfe / HTTP/1.1\r\nHost: x\r\n\r\n", 9),  # UnicodeDecodeError
+        one_way(b"GET" + b"\r" * 14 + b"\xff\xfe / HTTP/1.1\r\nHost: x\r\n\r\n", 9),  # was UnicodeDecodeError
         out_of_order(one_way(GET, 1)),
         out_of_order(one_way(GET * 3, 2)),  # more than 64 pending segments
         pending_full(one_way(GET * 2, 1)),  # exactly 64 of them, then the gap is filled
@@ -351,6 +351,21 @@ def head_ending_at(end: int) -> bytes:
 )
 def test_limits_and_corner_cases(packets: list[L7Packet]) -> None:
     assert_same(packets)
+
+
+@pytest.mark.parametrize("factory", [http.HttpDissector, _httpc.HttpFlow])
+def test_method_with_carriage_returns_then_non_ascii(factory: Callable[[], Dissector]) -> None:
+    """Regression: a known method, 14 or more \\r (so the 17-byte method token is still the method)
+    and then a non-ASCII byte made the method's ascii decoding raise UnicodeDecodeError (an
+    l7_error, the flow's facts lost). Now the request is recorded, the odd bytes replaced."""
+    for returns in (14, 15, 40):
+        request = b"GET" + b"\r" * returns + b"\xff\xfe / HTTP/1.1\r\nHost: x\r\n\r\n"
+        d, facts = factory(), L7Facts()
+        for pkt in one_way(request + GET, 9):
+            d.feed(pkt, facts)
+        assert facts.http_method == "GET" + "\r" * returns + "\ufffd\ufffd"
+        assert (facts.http_requests, facts.http_path, facts.http_hosts) == (2, "/", ["x", "h.example"])
+        assert_same(one_way(request + GET, 9))
 
 
 def test_kernel_matches_reference_constants() -> None:

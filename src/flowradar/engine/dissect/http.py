@@ -208,7 +208,8 @@ class HttpDissector:
         if facts.http_method is None:
             method, _, rest = lines[0].partition(b" ")
             target, _, version = rest.rpartition(b" ")
-            facts.http_method = method.decode("ascii")
+            # a known method may be followed by \r and then any byte up to the space: never raise
+            facts.http_method = method.decode("ascii", "replace")
             facts.http_path = _text(target if version.startswith(b"HTTP/") else rest)
             facts.http_host, facts.http_user_agent = host, agent
             facts.http_referer = _text(fields[b"referer"]) if b"referer" in fields else None

@@ -65,7 +65,7 @@ static int first_request_facts(Ctx *c, Span line, PyObject *host, PyObject *agen
     Span target = {rest.p, last >= 0 ? last : 0};
     Span version = {rest.p + last + 1, rest.len - last - 1};
     int versioned = version.len >= 5 && memcmp(version.p, "HTTP/", 5) == 0;
-    PyObject *m = PyUnicode_DecodeASCII((const char *)method.p, method.len, NULL);
+    PyObject *m = PyUnicode_DecodeASCII((const char *)method.p, method.len, "replace"); /* cannot fail on bytes */
     if (set_attr(c, A_METHOD, m) < 0) return -1;
     if (set_attr(c, A_PATH, text(c->st, versioned ? target : rest, 0)) < 0) return -1;
     Py_INCREF(host);
